@@ -1,0 +1,37 @@
+// costream/compat.hpp: the one place that knows how Asio releases differ.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_COMPAT_HPP
+#define COSTREAM_COMPAT_HPP
+
+#include <costream/config.hpp>
+
+#include <asio/awaitable.hpp>
+#include <asio/use_awaitable.hpp>
+
+// as_tuple moved out of experimental in Asio 1.24 (and the experimental name
+// was removed later).
+#if ASIO_VERSION >= 102400
+#include <asio/as_tuple.hpp>
+#else
+#include <asio/experimental/as_tuple.hpp>
+#endif
+
+#if !defined(ASIO_HAS_CO_AWAIT)
+#error "Asio did not enable co_await: include <costream/costream.hpp> before any Asio header"
+#endif
+
+namespace costream::compat {
+
+#if ASIO_VERSION >= 102400
+using asio::as_tuple;
+#else
+using asio::experimental::as_tuple;
+#endif
+
+/// Completion token: await an operation and get its error code (and results)
+/// as a tuple instead of an exception.
+inline constexpr auto use_tuple = as_tuple(asio::use_awaitable);
+
+}  // namespace costream::compat
+
+#endif

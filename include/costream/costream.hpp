@@ -1,0 +1,18 @@
+// costream/costream.hpp: the umbrella header; includes every public header.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_COSTREAM_HPP
+#define COSTREAM_COSTREAM_HPP
+
+#include <costream/config.hpp>
+#include <costream/version.hpp>
+#include <costream/compat.hpp>
+#include <costream/error.hpp>
+#include <costream/stream_protocol.hpp>
+#include <costream/stream_reader.hpp>
+#include <costream/stream_writer.hpp>
+#include <costream/connection.hpp>
+#include <costream/open_connection.hpp>
+#include <costream/server.hpp>
+#include <costream/start_server.hpp>
+
+#endif

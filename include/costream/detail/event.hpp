@@ -1,0 +1,63 @@
+// costream/detail/event.hpp: a cancellable "something changed" signal for coroutines.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_DETAIL_EVENT_HPP
+#define COSTREAM_DETAIL_EVENT_HPP
+
+#include <costream/compat.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/error.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <system_error>
+
+namespace costream::detail {
+
+/// Coroutines wait() until notify_all(); each then re-checks the condition it
+/// waits for. Built on a steady_timer that never expires, so Asio itself
+/// provides what a hand-made waiter list would have to: per-operation
+/// cancellation (cancellation slots, `||`, timeouts), outstanding-work
+/// tracking, and destruction of pending waits when the io_context shuts down.
+///
+/// A timer cancellation completes the wait with operation_aborted both when
+/// the event is notified and when the waiter itself is cancelled; the
+/// generation counter tells the two apart.
+///
+/// Thread safety: use from the executor that owns the connection (a strand
+/// when the io_context runs on several threads).
+class event {
+ public:
+  explicit event(const asio::any_io_executor& executor)
+      : timer_(executor, asio::steady_timer::time_point::max()) {}
+
+  /// Wakes every current waiter.
+  void notify_all() {
+    ++generation_;
+    timer_.cancel();
+  }
+
+  /// Completes with no error once notify_all() is called, or with
+  /// operation_aborted if this wait is cancelled first.
+  asio::awaitable<std::error_code> wait() {
+    const std::uint64_t generation = generation_;
+    try {
+      auto [ec] = co_await timer_.async_wait(compat::use_tuple);
+      (void)ec;  // the timer never expires: every completion is a cancellation
+    } catch (const std::system_error& e) {
+      // Asio throws instead of starting the wait when the awaiting coroutine
+      // was already cancelled.
+      co_return e.code();
+    }
+    if (generation != generation_) co_return std::error_code{};
+    co_return std::error_code(asio::error::operation_aborted);
+  }
+
+ private:
+  asio::steady_timer timer_;
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace costream::detail
+
+#endif

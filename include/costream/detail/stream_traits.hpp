@@ -1,0 +1,65 @@
+// costream/detail/stream_traits.hpp: what costream can ask of an Asio stream type.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_DETAIL_STREAM_TRAITS_HPP
+#define COSTREAM_DETAIL_STREAM_TRAITS_HPP
+
+#include <costream/config.hpp>
+
+#include <asio/buffer.hpp>
+#include <asio/error.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <system_error>
+
+namespace costream::detail {
+
+/// A socket of Asio's own (TCP, Unix, any basic_stream_socket): costream
+/// reads and writes it in non-blocking mode and waits for readiness, so no
+/// buffer is held while a connection waits and a reply is sent without a
+/// trip through the scheduler when the socket can take it.
+template <class S>
+concept native_socket = requires(S& s, asio::error_code& ec, asio::mutable_buffer in, asio::const_buffer out) {
+  typename S::wait_type;
+  s.non_blocking(true, ec);
+  { s.read_some(in, ec) } -> std::convertible_to<std::size_t>;
+  { s.write_some(out, ec) } -> std::convertible_to<std::size_t>;
+  s.shutdown(S::shutdown_send, ec);
+  s.close(ec);
+};
+
+/// Anything modelling Asio's AsyncReadStream and AsyncWriteStream.
+template <class S>
+concept async_stream = requires(S& s) {
+  s.get_executor();
+};
+
+/// Closes a stream (or the socket under it, for layered streams such as
+/// ssl::stream); errors are ignored, as there is nobody left to tell.
+template <class S>
+void close_stream(S& s) noexcept {
+  asio::error_code ignored;
+  if constexpr (requires { s.close(ignored); }) {
+    s.close(ignored);
+  } else if constexpr (requires { s.lowest_layer().close(ignored); }) {
+    s.lowest_layer().close(ignored);
+  }
+}
+
+/// The socket at the bottom of a (possibly layered) stream.
+template <class S>
+decltype(auto) lowest_layer(S& s) noexcept {
+  if constexpr (requires { s.lowest_layer(); }) {
+    return (s.lowest_layer());
+  } else {
+    return (s);
+  }
+}
+
+inline bool would_block(const std::error_code& ec) noexcept {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+}  // namespace costream::detail
+
+#endif

@@ -1,0 +1,140 @@
+// costream/error.hpp: costream's error codes and the exceptions of asyncio streams.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_ERROR_HPP
+#define COSTREAM_ERROR_HPP
+
+#include <costream/config.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+namespace costream {
+
+/// Error codes of costream's own category. Every costream exception is a
+/// std::system_error carrying one of these, so the no-throw forms (a
+/// trailing std::error_code&) report exactly what the throwing forms throw.
+enum class errc {
+  /// End of stream came before a read could complete (asyncio's IncompleteReadError).
+  incomplete_read = 1,
+  /// readuntil: no separator within the limit; the data stays buffered
+  /// (asyncio's LimitOverrunError).
+  limit_overrun,
+  /// readline: the line was longer than the limit and was discarded
+  /// (asyncio raises ValueError here).
+  line_too_long,
+  /// A read was started while another one is waiting for data on the same reader.
+  concurrent_read,
+  /// An empty separator, or an empty list of separators.
+  empty_separator,
+  /// write() or writelines() after write_eof().
+  write_after_eof,
+  /// write() or writelines() after close().
+  writer_closed,
+  /// The connection is gone and no error says why (asyncio's
+  /// ConnectionResetError("Connection lost")).
+  connection_lost,
+  /// feed_data() after feed_eof().
+  feed_after_eof,
+  /// The reader holds an exception (set_exception) that is not a std::system_error.
+  stored_exception,
+  /// A deadline passed before the operation completed.
+  timed_out,
+};
+
+namespace detail {
+
+class error_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "costream"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::incomplete_read: return "end of stream before the read could complete";
+      case errc::limit_overrun: return "separator not found within the limit";
+      case errc::line_too_long: return "line longer than the limit";
+      case errc::concurrent_read: return "read called while another read is already waiting for incoming data";
+      case errc::empty_separator: return "separator must be at least one byte";
+      case errc::write_after_eof: return "cannot call write() after write_eof()";
+      case errc::writer_closed: return "cannot call write() after close()";
+      case errc::connection_lost: return "connection lost";
+      case errc::feed_after_eof: return "feed_data() after feed_eof()";
+      case errc::stored_exception: return "the reader holds an exception";
+      case errc::timed_out: return "operation timed out";
+    }
+    return "unknown costream error";
+  }
+
+  std::error_condition default_error_condition(int value) const noexcept override {
+    switch (static_cast<errc>(value)) {
+      case errc::connection_lost: return std::errc::connection_reset;
+      case errc::timed_out: return std::errc::timed_out;
+      case errc::empty_separator: return std::errc::invalid_argument;
+      default: return {value, *this};
+    }
+  }
+};
+
+}  // namespace detail
+
+/// The category of costream::errc.
+inline const std::error_category& error_category() noexcept {
+  static const detail::error_category category;
+  return category;
+}
+
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+/// End of stream before a read completed. Carries every byte the read had
+/// collected (they are no longer in the reader) and how many it expected
+/// (none for readuntil, which expects a separator rather than a count).
+class incomplete_read_error : public std::system_error {
+ public:
+  incomplete_read_error(std::string partial, std::optional<std::size_t> expected)
+      : std::system_error(make_error_code(errc::incomplete_read), describe(partial.size(), expected)),
+        partial_(std::move(partial)),
+        expected_(expected) {}
+
+  /// The bytes read before end of stream.
+  const std::string& partial() const noexcept { return partial_; }
+  /// The byte count the read asked for; empty for readuntil.
+  std::optional<std::size_t> expected() const noexcept { return expected_; }
+
+ private:
+  static std::string describe(std::size_t got, std::optional<std::size_t> expected) {
+    // asyncio's wording: "N bytes read on a total of M expected bytes".
+    return std::to_string(got) + " bytes read on a total of " +
+           (expected ? std::to_string(*expected) : std::string("undefined")) + " expected bytes";
+  }
+
+  std::string partial_;
+  std::optional<std::size_t> expected_;
+};
+
+/// A separator was not found within the limit (readuntil: code
+/// errc::limit_overrun, the data stays in the reader), or a line was longer
+/// than the limit (readline: code errc::line_too_long, the line was discarded).
+class limit_overrun_error : public std::system_error {
+ public:
+  limit_overrun_error(errc code, std::size_t consumed)
+      : std::system_error(make_error_code(code)), consumed_(consumed) {}
+
+  /// readuntil: how many bytes to consume to get past the overrun (asyncio's
+  /// LimitOverrunError.consumed). readline: how many bytes of the over-long
+  /// line were discarded, not counting its newline.
+  std::size_t consumed() const noexcept { return consumed_; }
+
+ private:
+  std::size_t consumed_;
+};
+
+}  // namespace costream
+
+template <>
+struct std::is_error_code_enum<costream::errc> : std::true_type {};
+
+#endif

@@ -1,0 +1,122 @@
+// costream/impl/readuntil.hpp: readuntil (one or several separators) and readline, built on it.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_IMPL_READUNTIL_HPP
+#define COSTREAM_IMPL_READUNTIL_HPP
+
+#include <costream/detail/read_report.hpp>
+#include <costream/detail/reader_core.hpp>
+#include <costream/detail/separator_set.hpp>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+namespace costream::detail {
+
+// asyncio's readuntil, with one departure: a stored exception is raised only
+// when the buffer cannot complete the read. `offset` remembers how far the
+// buffer holds no separator, so no byte is scanned twice except the last
+// (longest separator - 1) bytes, which may hold the start of one.
+//
+// Returns through `status`: no error and the line (separator included), or
+// limit_overrun (data stays), incomplete_read (the whole buffer, taken out),
+// the stored exception (data stays), or the wait's error (data stays).
+inline asio::awaitable<std::string> readuntil_step(std::shared_ptr<reader_core> core, const separator_set& separators,
+                                                   read_status& status) {
+  if (!separators.valid()) {
+    status.ec = errc::empty_separator;
+    co_return std::string();
+  }
+  const std::size_t limit = core->limit();
+  std::size_t offset = 0;
+  for (;;) {
+    byte_buffer& buffer = core->buffer();
+    const std::string_view bytes = buffer.view();
+    if (bytes.size() - offset >= separators.min_size()) {
+      const separator_match match = separators.find(bytes, offset);
+      if (match.found()) {
+        if (match.start > limit) {
+          status.ec = errc::limit_overrun;
+          status.consumed = match.start;
+          co_return std::string();
+        }
+        std::string line(bytes.substr(0, match.end));
+        buffer.consume(match.end);
+        co_return line;
+      }
+      const std::size_t max_size = separators.max_size();
+      offset = bytes.size() + 1 > max_size ? bytes.size() + 1 - max_size : 0;
+      if (offset > limit) {
+        status.ec = errc::limit_overrun;
+        status.consumed = offset;
+        co_return std::string();
+      }
+    }
+    // A complete separator that arrived together with end of stream was
+    // found above: the buffer is searched before the end is looked at.
+    if (take_stored_exception(*core, status)) co_return std::string();
+    if (core->eof()) {
+      std::string partial(bytes);
+      buffer.clear();
+      status.ec = errc::incomplete_read;
+      co_return partial;
+    }
+    status.ec = co_await reader_core::wait_for_data(core, 1);
+    if (status.ec) co_return std::string();
+  }
+}
+
+inline asio::awaitable<std::string> readuntil_op(std::shared_ptr<reader_core> core, separator_set separators,
+                                                 read_report report) {
+  read_status status;
+  std::string data = co_await readuntil_step(core, separators, status);
+  co_return finish_read(*core, report, status, std::move(data));
+}
+
+// Drops the rest of an over-long line, through its newline, as it arrives.
+// The line is dropped whole whatever the chunking of the input; asyncio
+// instead drops only what was buffered when the limit was hit, so the rest
+// of the line would come back as the next "line".
+inline asio::awaitable<void> discard_line(std::shared_ptr<reader_core> core, read_status& status) {
+  for (;;) {
+    byte_buffer& buffer = core->buffer();
+    const void* newline = buffer.empty() ? nullptr : std::memchr(buffer.data(), '\n', buffer.size());
+    if (newline != nullptr) {
+      const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(newline) - buffer.data());
+      core->discarded += at;
+      buffer.consume(at + 1);
+      break;
+    }
+    core->discarded += buffer.size();
+    buffer.clear();
+    if (take_stored_exception(*core, status)) co_return;
+    if (core->eof()) break;
+    status.ec = co_await reader_core::wait_for_data(core, core->limit());
+    if (status.ec) co_return;  // still discarding: the next readline goes on with it
+  }
+  core->discarding_line = false;
+  status.ec = errc::line_too_long;
+  status.consumed = core->discarded;
+}
+
+inline asio::awaitable<std::string> readline_op(std::shared_ptr<reader_core> core, read_report report) {
+  static const separator_set newline{std::string("\n")};
+  read_status status;
+  std::string line;
+  if (!core->discarding_line) {
+    line = co_await readuntil_step(core, newline, status);
+    if (status.ec == errc::incomplete_read) {
+      status = {};  // at end of stream readline returns the partial line
+    } else if (status.ec == errc::limit_overrun) {
+      status = {};
+      core->discarding_line = true;
+      core->discarded = 0;
+    }
+  }
+  if (core->discarding_line) co_await discard_line(core, status);
+  co_return finish_read(*core, report, status, std::move(line));
+}
+
+}  // namespace costream::detail
+
+#endif

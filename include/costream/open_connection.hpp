@@ -1,0 +1,105 @@
+// costream/open_connection.hpp: open_connection, asyncio's client entry point.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_OPEN_CONNECTION_HPP
+#define COSTREAM_OPEN_CONNECTION_HPP
+
+#include <costream/compat.hpp>
+#include <costream/connection.hpp>
+
+#include <asio/error.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace costream {
+
+/// Which address families open_connection and start_server use.
+enum class address_family { any, ipv4, ipv6 };
+
+struct connection_options {
+  /// The reader's limit (see basic_stream_reader::limit).
+  std::size_t limit = COSTREAM_DEFAULT_LIMIT;
+  /// Bind the socket to this local address (and port, 0 for any) first.
+  std::optional<asio::ip::tcp::endpoint> local_address;
+  /// Restrict the resolved addresses to one family.
+  address_family family = address_family::any;
+  /// Set TCP_NODELAY (asyncio does by default).
+  bool no_delay = true;
+};
+
+namespace detail {
+
+inline bool family_matches(address_family family, const asio::ip::tcp::endpoint& endpoint) {
+  switch (family) {
+    case address_family::ipv4: return endpoint.address().is_v4();
+    case address_family::ipv6: return endpoint.address().is_v6();
+    case address_family::any: break;
+  }
+  return true;
+}
+
+// Tries the endpoints in order; the first to connect wins.
+inline asio::awaitable<asio::ip::tcp::socket> connect_first(std::vector<asio::ip::tcp::endpoint> endpoints,
+                                                            const connection_options& options) {
+  auto executor = co_await asio::this_coro::executor;
+  std::error_code last = asio::error::host_not_found;
+  for (const auto& endpoint : endpoints) {
+    if (!family_matches(options.family, endpoint)) continue;
+    asio::ip::tcp::socket socket(executor);
+    std::error_code ec;
+    socket.open(endpoint.protocol(), ec);
+    if (!ec && options.local_address) socket.bind(*options.local_address, ec);
+    if (!ec) std::tie(ec) = co_await socket.async_connect(endpoint, compat::use_tuple);
+    if (ec == asio::error::operation_aborted) throw std::system_error(ec, "open_connection");
+    if (ec) {
+      last = ec;
+      continue;
+    }
+    if (options.no_delay) socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    co_return socket;
+  }
+  throw std::system_error(last, "open_connection");
+}
+
+inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::endpoint> endpoints,
+                                                  connection_options options) {
+  auto socket = co_await connect_first(std::move(endpoints), options);
+  co_return make_connection(std::move(socket), options.limit);
+}
+
+}  // namespace detail
+
+/// Connects to host:port and returns the connection's reader and writer.
+/// The host is resolved and its addresses are tried in order; the first to
+/// connect wins. The connection runs on the awaiting coroutine's executor.
+///
+/// Throws std::system_error: the resolver's error, or the last connect
+/// error (e.g. connection_refused); operation_aborted when cancelled.
+[[nodiscard]] inline asio::awaitable<connection> open_connection(std::string host, std::uint16_t port,
+                                                                 connection_options options = {}) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::ip::tcp::resolver resolver(executor);
+  auto results = co_await resolver.async_resolve(host, std::to_string(port), asio::use_awaitable);
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  co_return co_await detail::open_endpoints(std::move(endpoints), std::move(options));
+}
+
+/// Connects to one endpoint, without name resolution.
+// Not a coroutine itself: g++ 12 cannot copy an endpoint into a coroutine
+// frame ("array used as initializer").
+[[nodiscard]] inline asio::awaitable<connection> open_connection(const asio::ip::tcp::endpoint& endpoint,
+                                                                 connection_options options = {}) {
+  return detail::open_endpoints({endpoint}, std::move(options));
+}
+
+}  // namespace costream
+
+#endif

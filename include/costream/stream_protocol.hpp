@@ -1,0 +1,396 @@
+// costream/stream_protocol.hpp: the adapter between an Asio stream and its reader and writer.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_STREAM_PROTOCOL_HPP
+#define COSTREAM_STREAM_PROTOCOL_HPP
+
+#include <costream/compat.hpp>
+#include <costream/detail/byte_buffer.hpp>
+#include <costream/detail/event.hpp>
+#include <costream/detail/reader_core.hpp>
+#include <costream/detail/stream_traits.hpp>
+#include <costream/error.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace costream {
+
+/// The defaults of asyncio's transports: pause writing above 64 KiB
+/// buffered, resume at 16 KiB.
+inline constexpr std::size_t default_write_high_water = 64 * 1024;
+inline constexpr std::size_t default_write_low_water = default_write_high_water / 4;
+
+/// The adapter between one Asio stream and its reader and writer (asyncio's
+/// StreamReaderProtocol together with the transport it drives).
+///
+/// It owns the stream. Reading is on demand: the socket is read only when a
+/// read on the reader needs more bytes than are buffered, straight into the
+/// reader's buffer (this is asyncio's data_received/feed_data without the
+/// copy). So asyncio's read-side flow control (stop reading above 2 x limit)
+/// holds in its strictest form: the transport is paused whenever no read
+/// waits, and a connection's input buffer never holds more than the waiting
+/// read asked for plus one read chunk (64 KiB), or limit + one chunk while a
+/// readuntil scans. End of stream and errors reach the reader as
+/// eof_received() and connection_lost(error).
+///
+/// Writing is buffered: write() appends and returns; one flush, run when the
+/// writing coroutine next yields (or at once when it waits to read), sends
+/// everything pending with as few system calls as the socket allows.
+/// pause_writing() and resume_writing() are called as the buffer crosses the
+/// water marks, and drain() waits on them.
+///
+/// For Asio's own sockets (TCP, Unix, any basic_stream_socket) costream works
+/// in non-blocking mode and waits for readiness, holding no buffer while a
+/// connection is idle. Any other type modelling AsyncReadStream and
+/// AsyncWriteStream (ssl::stream, user streams) is driven through
+/// async_read_some and async_write.
+///
+/// Users meet it as writer.protocol(); readers and writers hold it, and it is
+/// closed (gracefully, as close()) when the last of them is destroyed.
+///
+/// Thread safety: distinct objects: safe; shared objects: unsafe. Every call
+/// must come from the stream's executor (make it a strand when the
+/// io_context runs on several threads; start_server does).
+template <class Stream>
+class basic_stream_protocol final : public std::enable_shared_from_this<basic_stream_protocol<Stream>>,
+                              private detail::reader_source {
+ public:
+  using stream_type = Stream;
+  using executor_type = asio::any_io_executor;
+
+  /// asyncio's connection_made: adopts a connected stream and creates the
+  /// reader state with the given limit.
+  static std::shared_ptr<basic_stream_protocol> create(Stream stream, std::size_t limit = COSTREAM_DEFAULT_LIMIT) {
+    return std::make_shared<basic_stream_protocol>(private_tag{}, std::move(stream), limit);
+  }
+
+  struct private_tag {
+    explicit private_tag() = default;
+  };
+  basic_stream_protocol(private_tag, Stream stream, std::size_t limit)
+      : stream_(std::move(stream)), executor_(stream_.get_executor()), reader_(executor_, limit) {
+    reader_.attach(this);
+    if constexpr (detail::native_socket<Stream>) {
+      asio::error_code ec;
+      stream_.non_blocking(true, ec);
+      if (ec) throw std::system_error(ec, "costream: cannot make the socket non-blocking");
+    }
+  }
+
+  basic_stream_protocol(const basic_stream_protocol&) = delete;
+  basic_stream_protocol& operator=(const basic_stream_protocol&) = delete;
+
+  ~basic_stream_protocol() { detail::close_stream(stream_); }
+
+  Stream& stream() noexcept { return stream_; }
+  const Stream& stream() const noexcept { return stream_; }
+  const executor_type& get_executor() const noexcept { return executor_; }
+
+  /// The reader state, shared with the reader handles.
+  std::shared_ptr<detail::reader_core> reader_core() {
+    return std::shared_ptr<detail::reader_core>(this->shared_from_this(), &reader_);
+  }
+
+  // ---- writing ------------------------------------------------------------
+
+  /// Buffers bytes for sending; never blocks. Misuse is reported in `ec`:
+  /// errc::write_after_eof after write_eof(), errc::writer_closed after
+  /// close(). On a connection already lost the bytes are dropped and drain()
+  /// reports the loss (asyncio's behaviour).
+  void write(std::string_view bytes, std::error_code& ec) {
+    ec = {};
+    if (eof_requested_) {
+      ec = errc::write_after_eof;
+      return;
+    }
+    if (closing_) {
+      ec = errc::writer_closed;
+      return;
+    }
+    if (bytes.empty() || lost_) return;
+    out_.append(bytes);
+    schedule_flush();
+    if (!paused_ && write_buffer_size() > high_water_) pause_writing();
+  }
+
+  /// Half-closes: the write side is shut down once the buffer is flushed;
+  /// the peer sees end of stream and can still send. Throws
+  /// std::system_error(operation_not_supported) where the transport cannot
+  /// half-close (can_write_eof() is false).
+  void write_eof() {
+    if (closing_ || eof_requested_) return;
+    if (!can_write_eof()) throw std::system_error(asio::error::operation_not_supported, "costream: write_eof");
+    eof_requested_ = true;
+    if (flush_idle()) after_flush();
+  }
+
+  static constexpr bool can_write_eof() noexcept { return detail::native_socket<Stream>; }
+
+  /// Closes after the buffer is flushed; is_closing() is true from now on.
+  /// Readers see end of stream once the connection is closed.
+  void close() {
+    if (closing_) return;
+    closing_ = true;
+    if (!lost_ && flush_idle()) after_flush();
+  }
+
+  /// Closes now, dropping unsent bytes. To the writer this is a lost
+  /// connection: later writes are dropped and drain() reports the loss.
+  void abort() { connection_lost({}); }
+
+  bool is_closing() const noexcept { return closing_ || lost_; }
+  bool is_lost() const noexcept { return lost_; }
+  /// Why the connection was lost; empty for a local close or a clean end.
+  std::error_code lost_error() const noexcept { return lost_error_; }
+
+  std::size_t write_buffer_size() const noexcept { return out_.size() + in_flight_.size(); }
+  std::size_t write_high_water() const noexcept { return high_water_; }
+  std::size_t write_low_water() const noexcept { return low_water_; }
+  bool is_writing_paused() const noexcept { return paused_; }
+
+  /// asyncio's set_write_buffer_limits: high defaults to 64 KiB (or 4 x low
+  /// when only low is given), low to high / 4. Requires high >= low.
+  void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low = std::nullopt) {
+    const std::size_t h = high ? *high : (low ? 4 * *low : default_write_high_water);
+    const std::size_t l = low ? *low : h / 4;
+    if (l > h) throw std::invalid_argument("costream: high-water mark must be >= low-water mark");
+    high_water_ = h;
+    low_water_ = l;
+    if (!paused_ && write_buffer_size() > high_water_) pause_writing();
+    after_progress();
+  }
+
+  /// Waits while writing is paused. Completes with the reader's stored
+  /// error, with the connection's loss (errc::connection_lost when it was
+  /// closed without error), or operation_aborted when cancelled.
+  static asio::awaitable<std::error_code> drain(std::shared_ptr<basic_stream_protocol> self) {
+    if (self->reader_.has_exception()) co_return self->reader_.exception_code();
+    for (;;) {
+      if (self->lost_) co_return self->lost_error_ ? self->lost_error_ : make_error_code(errc::connection_lost);
+      if (!self->paused_) co_return std::error_code{};
+      if (std::error_code ec = co_await self->changed().wait()) co_return ec;
+    }
+  }
+
+  /// Waits until the connection is closed; completes with the error it was
+  /// lost with, if any.
+  static asio::awaitable<std::error_code> wait_closed(std::shared_ptr<basic_stream_protocol> self) {
+    while (!self->lost_) {
+      if (std::error_code ec = co_await self->changed().wait()) co_return ec;
+    }
+    co_return self->lost_error_;
+  }
+
+  // ---- asyncio's protocol callbacks ----------------------------------------
+
+  /// The peer half-closed: the reader sees end of stream; writing goes on.
+  void eof_received() { reader_.feed_eof(); }
+
+  /// The connection is gone: `error` empty for a local close, abort or clean
+  /// end. The reader gets end of stream (no error) or the error; drain and
+  /// wait_closed waiters wake. Unsent bytes are dropped.
+  void connection_lost(std::error_code error) {
+    if (lost_) return;
+    lost_ = true;
+    lost_error_ = error;
+    out_.clear();
+    detail::close_stream(stream_);
+    if (error) {
+      reader_.set_error(error);
+    } else if (!reader_.eof()) {
+      reader_.feed_eof();
+    }
+    paused_ = false;
+    notify_changed();
+  }
+
+  void pause_writing() { paused_ = true; }
+
+  void resume_writing() {
+    paused_ = false;
+    notify_changed();
+  }
+
+  // ---- handles ---------------------------------------------------------------
+
+  void acquire_handle() noexcept { handles_.fetch_add(1, std::memory_order_relaxed); }
+
+  void release_handle() {
+    if (handles_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Nobody can read or write any more: close, flushing what was written.
+      asio::post(executor_, [self = this->shared_from_this()] { self->close(); });
+    }
+  }
+
+ private:
+  static constexpr std::size_t read_chunk = 64 * 1024;
+
+  // ---- reading -------------------------------------------------------------
+
+  asio::awaitable<std::error_code> fill(std::size_t wanted) override {
+    auto self = this->shared_from_this();  // the stream must outlive the wait
+    if (lost_) co_return std::error_code{};  // the reader already has end of stream or the error
+    if (!out_.empty()) flush_now();  // the request goes out before we wait for its answer
+    const std::size_t chunk = wanted > read_chunk ? wanted : read_chunk;
+    detail::byte_buffer& buffer = reader_.buffer();
+    if constexpr (detail::native_socket<Stream>) {
+      for (;;) {
+        char* room = buffer.prepare(chunk);
+        asio::error_code ec;
+        const std::size_t n = stream_.read_some(asio::buffer(room, buffer.writable()), ec);
+        if (!ec) {
+          reader_.commit_data(n);
+          co_return std::error_code{};
+        }
+        if (!detail::would_block(ec)) {
+          read_failed(ec);
+          co_return std::error_code{};
+        }
+        buffer.release();  // an idle connection holds no input buffer
+        auto [wait_ec] = co_await stream_.async_wait(Stream::wait_read, compat::use_tuple);
+        if (lost_) co_return std::error_code{};
+        if (wait_ec) co_return wait_ec;
+      }
+    } else {
+      char* room = buffer.prepare(chunk);
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(room, buffer.writable()), compat::use_tuple);
+      reader_.commit_data(n);
+      if (n != 0 || lost_) co_return std::error_code{};
+      if (ec == asio::error::operation_aborted) co_return ec;
+      if (ec) read_failed(ec);
+      co_return std::error_code{};
+    }
+  }
+
+  void read_failed(const std::error_code& ec) {
+    if (ec == asio::error::eof) {
+      eof_received();
+    } else {
+      connection_lost(ec);
+    }
+  }
+
+  // ---- flushing ------------------------------------------------------------
+
+  // A flush is posted on the first write after the buffer was empty, so all
+  // the writes a coroutine makes before it yields go out together.
+  void schedule_flush() {
+    if (flush_posted_ || write_waiting_) return;
+    flush_posted_ = true;
+    asio::post(executor_, [self = this->shared_from_this()] {
+      self->flush_posted_ = false;
+      self->flush_now();
+    });
+  }
+
+  // No flush pending, waiting or in flight: the buffer is empty and stays so.
+  bool flush_idle() const noexcept { return out_.empty() && !write_waiting_ && in_flight_.empty(); }
+
+  void flush_now() {
+    if (lost_ || write_waiting_) return;
+    if constexpr (detail::native_socket<Stream>) {
+      while (!out_.empty()) {
+        asio::error_code ec;
+        const std::size_t n = stream_.write_some(asio::buffer(out_.data(), out_.size()), ec);
+        if (ec) {
+          if (!detail::would_block(ec)) return connection_lost(ec);
+          after_progress();
+          write_waiting_ = true;
+          stream_.async_wait(Stream::wait_write, [self = this->shared_from_this()](std::error_code wait_ec) {
+            self->write_waiting_ = false;
+            if (self->lost_) return;
+            if (wait_ec) return self->connection_lost(wait_ec);
+            self->flush_now();
+          });
+          return;
+        }
+        out_.consume(n);
+      }
+      out_.release();
+    } else {
+      if (out_.empty()) {
+        if (in_flight_.empty()) after_flush();
+        return;
+      }
+      in_flight_.swap(out_);
+      write_waiting_ = true;
+      asio::async_write(stream_, asio::buffer(in_flight_.data(), in_flight_.size()),
+                        [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+                          self->write_waiting_ = false;
+                          self->in_flight_.clear();
+                          if (self->lost_) return;
+                          if (ec) return self->connection_lost(ec);
+                          self->after_progress();
+                          self->flush_now();
+                        });
+      return;
+    }
+    after_flush();
+  }
+
+  void after_progress() {
+    if (paused_ && write_buffer_size() <= low_water_) resume_writing();
+  }
+
+  // Everything written has been handed to the kernel.
+  void after_flush() {
+    after_progress();
+    if (lost_) return;
+    if (closing_) return connection_lost({});
+    if (eof_requested_ && !eof_sent_) {
+      eof_sent_ = true;
+      if constexpr (detail::native_socket<Stream>) {
+        asio::error_code ec;
+        stream_.shutdown(Stream::shutdown_send, ec);
+        if (ec && ec != asio::error::not_connected) connection_lost(ec);
+      }
+    }
+  }
+
+  detail::event& changed() {
+    if (!changed_) changed_.emplace(executor_);
+    return *changed_;
+  }
+
+  void notify_changed() {
+    if (changed_) changed_->notify_all();
+  }
+
+  Stream stream_;
+  executor_type executor_;
+  detail::reader_core reader_;
+
+  // Writing. Invariant: bytes in out_ are unsent; in_flight_ (generic streams
+  // only) is being written by async_write and must not move.
+  detail::byte_buffer out_;
+  detail::byte_buffer in_flight_;
+  bool flush_posted_ = false;   // a flush_now is queued on the executor
+  bool write_waiting_ = false;  // waiting for the socket to take more, or async_write in flight
+  bool paused_ = false;
+  std::size_t high_water_ = default_write_high_water;
+  std::size_t low_water_ = default_write_low_water;
+  bool eof_requested_ = false;
+  bool eof_sent_ = false;
+  bool closing_ = false;  // close() was called: writes are misuse from now on
+  bool lost_ = false;     // the stream is closed
+  std::error_code lost_error_;
+  std::optional<detail::event> changed_;  // drain and wait_closed waiters; made on first wait
+
+  std::atomic<int> handles_{0};
+};
+
+}  // namespace costream
+
+#endif

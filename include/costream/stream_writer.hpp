@@ -1,0 +1,167 @@
+// costream/stream_writer.hpp: basic_stream_writer, asyncio's StreamWriter for any Asio stream.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_STREAM_WRITER_HPP
+#define COSTREAM_STREAM_WRITER_HPP
+
+#include <costream/compat.hpp>
+#include <costream/detail/protocol_ref.hpp>
+#include <costream/detail/stream_traits.hpp>
+#include <costream/error.hpp>
+#include <costream/stream_protocol.hpp>
+
+#include <asio/ip/tcp.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace costream {
+
+/// asyncio's StreamWriter: buffered writes with flow control.
+///
+/// write() never blocks: it appends to the connection's buffer, and one
+/// flush, run when the writing coroutine next yields (or waits to read),
+/// sends everything pending in as few system calls as the socket allows.
+/// drain() is the flow control: it returns at once while the buffer is at
+/// or under the high-water mark (64 KiB by default); above it, it waits
+/// until the buffer falls to the low-water mark (16 KiB).
+///
+/// A writer is a handle: copies refer to the same connection. The
+/// connection is closed (gracefully, as close()) when its last reader and
+/// writer handle are destroyed.
+///
+/// **Faults.** write() after close() or write_eof() is a usage error
+/// (errc::writer_closed, errc::write_after_eof). A connection lost to the
+/// peer (reset, broken pipe) is not reported by write(), which drops the
+/// bytes as asyncio does, but by the next drain() and wait_closed(). No
+/// write raises SIGPIPE.
+///
+/// Thread safety: distinct objects: safe; shared objects: unsafe. Use a
+/// writer from its connection's executor; from another thread, hand the
+/// work over with asio::dispatch(writer.get_executor(), ...).
+template <class AsyncWriteStream>
+class basic_stream_writer {
+ public:
+  using stream_type = AsyncWriteStream;
+  using protocol_type = basic_stream_protocol<AsyncWriteStream>;
+  using executor_type = asio::any_io_executor;
+
+  explicit basic_stream_writer(std::shared_ptr<protocol_type> protocol) : protocol_(std::move(protocol)) {}
+
+  /// Buffers bytes for sending and returns at once. Throws
+  /// std::system_error with errc::writer_closed after close(),
+  /// errc::write_after_eof after write_eof().
+  void write(std::string_view bytes) {
+    std::error_code ec;
+    protocol_->write(bytes, ec);
+    if (ec) throw std::system_error(ec);
+  }
+  void write(std::string_view bytes, std::error_code& ec) { protocol_->write(bytes, ec); }
+
+  /// Writes every element of a range of byte strings, in order.
+  template <class Range>
+  void writelines(const Range& lines) {
+    for (std::string_view line : lines) write(line);
+  }
+  template <class Range>
+  void writelines(const Range& lines, std::error_code& ec) {
+    for (std::string_view line : lines) {
+      write(line, ec);
+      if (ec) return;
+    }
+  }
+
+  /// Flow control: returns at once unless writing is paused (the buffer rose
+  /// above the high-water mark); then waits until it falls to the low-water
+  /// mark. Several coroutines may wait at once.
+  ///
+  /// Throws: the reader's stored exception (the connection's error) if any;
+  /// once the connection is lost, its error, or errc::connection_lost after
+  /// a close (asyncio's ConnectionResetError("Connection lost"));
+  /// operation_aborted when cancelled.
+  ///
+  /// Cancellation: safe; the buffered bytes are still sent.
+  [[nodiscard]] asio::awaitable<void> drain() {
+    auto p = protocol_.shared();
+    std::error_code ec = co_await protocol_type::drain(p);
+    if (ec) throw_error(*p, ec);
+  }
+  [[nodiscard]] asio::awaitable<void> drain(std::error_code& ec) {
+    ec = co_await protocol_type::drain(protocol_.shared());
+  }
+
+  /// Half-closes once the buffer is flushed: the peer reads end of stream
+  /// and may go on sending; this side may go on reading. Later writes are
+  /// errc::write_after_eof. No-op after close() or a previous write_eof().
+  /// Throws operation_not_supported where can_write_eof() is false.
+  void write_eof() { protocol_->write_eof(); }
+
+  /// Whether the transport supports write_eof (TCP and Unix sockets: yes).
+  static constexpr bool can_write_eof() noexcept { return protocol_type::can_write_eof(); }
+
+  /// Closes the connection once the buffer is flushed. Readers see end of
+  /// stream after that. Idempotent.
+  void close() { protocol_->close(); }
+
+  /// True from close() on, and once the connection is lost.
+  bool is_closing() const noexcept { return protocol_->is_closing(); }
+
+  /// Waits until the connection is closed. Throws the error the connection
+  /// was lost with, if any (e.g. connection_reset); operation_aborted when
+  /// cancelled.
+  [[nodiscard]] asio::awaitable<void> wait_closed() {
+    std::error_code ec = co_await protocol_type::wait_closed(protocol_.shared());
+    if (ec) throw std::system_error(ec);
+  }
+  [[nodiscard]] asio::awaitable<void> wait_closed(std::error_code& ec) {
+    ec = co_await protocol_type::wait_closed(protocol_.shared());
+  }
+
+  /// Bytes written but not yet handed to the kernel.
+  std::size_t get_write_buffer_size() const noexcept { return protocol_->write_buffer_size(); }
+
+  /// The water marks as {high, low}.
+  std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept {
+    return {protocol_->write_high_water(), protocol_->write_low_water()};
+  }
+
+  /// asyncio's set_write_buffer_limits: high defaults to 64 KiB (4 x low if
+  /// only low is given), low to high / 4. Throws std::invalid_argument if
+  /// low > high.
+  void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low = std::nullopt) {
+    protocol_->set_write_buffer_limits(high, low);
+  }
+
+  /// The underlying Asio stream.
+  stream_type& stream() const noexcept { return protocol_->stream(); }
+
+  /// The peer's address (asyncio's get_extra_info("peername")).
+  auto remote_endpoint() const { return detail::lowest_layer(protocol_->stream()).remote_endpoint(); }
+  /// This side's address (get_extra_info("sockname")).
+  auto local_endpoint() const { return detail::lowest_layer(protocol_->stream()).local_endpoint(); }
+
+  /// The adapter behind this writer (asyncio's writer.transport and protocol).
+  protocol_type& protocol() const noexcept { return *protocol_; }
+
+  const executor_type& get_executor() const noexcept { return protocol_->get_executor(); }
+
+ private:
+  static void throw_error(protocol_type& p, const std::error_code& ec) {
+    std::exception_ptr stored = p.reader_core()->exception();
+    if (stored && p.reader_core()->exception_code() == ec) std::rethrow_exception(stored);
+    throw std::system_error(ec);
+  }
+
+  detail::protocol_ref<protocol_type> protocol_;
+};
+
+/// The writer of a TCP connection.
+using stream_writer = basic_stream_writer<asio::ip::tcp::socket>;
+
+}  // namespace costream
+
+#endif

@@ -1,0 +1,53 @@
+// tests/support/run.hpp: run a test coroutine on a fresh io_context under a deadline.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_TESTS_SUPPORT_RUN_HPP
+#define COSTREAM_TESTS_SUPPORT_RUN_HPP
+
+#include <costream/costream.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace costream::test {
+
+/// Runs `make()`'s coroutine to completion on a new io_context and rethrows
+/// what it threw. A test that is still running after `deadline` fails
+/// (throws std::runtime_error) instead of hanging CI: the io_context is
+/// stopped and the pending coroutines are destroyed.
+template <class MakeCoroutine>
+void run(MakeCoroutine make, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+  asio::io_context io;
+  std::exception_ptr failure;
+  bool done = false;
+  asio::co_spawn(io, make(), [&](std::exception_ptr e) {
+    failure = e;
+    done = true;
+  });
+  asio::steady_timer timer(io, deadline);
+  timer.async_wait([&](std::error_code ec) {
+    if (!ec && !done) io.stop();
+  });
+  while (!done && !io.stopped()) {
+    if (io.run_one() == 0) break;
+    if (done) timer.cancel();
+  }
+  if (!done) throw std::runtime_error("test coroutine did not finish within the deadline");
+  if (failure) std::rethrow_exception(failure);
+}
+
+/// Sleeps on the awaiting coroutine's executor.
+inline asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+}  // namespace costream::test
+
+#endif
