@@ -14,5 +14,8 @@
 #include <costream/open_connection.hpp>
 #include <costream/server.hpp>
 #include <costream/start_server.hpp>
+#if defined(ASIO_HAS_LOCAL_SOCKETS)
+#include <costream/unix.hpp>
+#endif
 
 #endif

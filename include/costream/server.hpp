@@ -85,6 +85,8 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol>>
   /// the strand gets to close the sockets.
   void set_closing() noexcept { serving_ = false; }
   void set_error_handler(server_error_handler h) { error_handler_ = std::move(h); }
+  /// Runs once when the server closes (e.g. to remove a Unix socket file).
+  void set_close_action(std::function<void()> action) { close_action_ = std::move(action); }
 
   // ---- on strand_ ------------------------------------------------------
 
@@ -103,6 +105,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol>>
       acceptor.close(ignored);
     }
     if (pause_timer_) pause_timer_->cancel();
+    if (close_action_) close_action_();
     changed_.notify_all();
   }
 
@@ -200,6 +203,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol>>
   std::size_t active_ = 0;  // client callbacks still running
   std::vector<std::weak_ptr<protocol_type>> clients_;
   server_error_handler error_handler_;
+  std::function<void()> close_action_;
   std::optional<asio::steady_timer> pause_timer_;
   event changed_;  // closed_ or active_ changed
 };

@@ -62,9 +62,19 @@ std::function<asio::awaitable<void>(Reader, Writer)> as_client_coroutine(Callbac
   }
 }
 
-template <class Protocol>
+template <class Protocol, class Callback, class Options>
+std::shared_ptr<server_state<Protocol>> make_server_state(const asio::any_io_executor& executor, Callback callback,
+                                                          const Options& options) {
+  using state_type = server_state<Protocol>;
+  return std::make_shared<state_type>(
+      executor,
+      as_client_coroutine<typename state_type::reader_type, typename state_type::writer_type>(std::move(callback)),
+      options.limit, options.strand_per_connection, options.no_delay);
+}
+
+template <class Protocol, class Options>
 void listen_on(detail::server_state<Protocol>& state, const typename Protocol::endpoint& endpoint,
-               const server_options& options) {
+               const Options& options) {
   typename Protocol::acceptor acceptor(state.strand());
   acceptor.open(endpoint.protocol());
   if (options.reuse_address) acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -96,13 +106,8 @@ void listen_on(detail::server_state<Protocol>& state, const typename Protocol::e
 template <class Callback>
 [[nodiscard]] asio::awaitable<server> start_server(Callback callback, std::string host, std::uint16_t port,
                                                    server_options options = {}) {
-  using state_type = detail::server_state<asio::ip::tcp>;
   auto executor = co_await asio::this_coro::executor;
-  auto state = std::make_shared<state_type>(
-      executor,
-      detail::as_client_coroutine<typename state_type::reader_type, typename state_type::writer_type>(
-          std::move(callback)),
-      options.limit, options.strand_per_connection, options.no_delay);
+  auto state = detail::make_server_state<asio::ip::tcp>(executor, std::move(callback), options);
 
   std::vector<asio::ip::tcp::endpoint> endpoints;
   if (host.empty()) {

@@ -242,7 +242,10 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   asio::awaitable<std::error_code> fill(std::size_t wanted) override {
     auto self = this->shared_from_this();  // the stream must outlive the wait
     if (lost_) co_return std::error_code{};  // the reader already has end of stream or the error
-    if (!out_.empty()) flush_now();  // the request goes out before we wait for its answer
+    if (!out_.empty()) {
+      flush_now();  // the request goes out before we wait for its answer
+      if (lost_) co_return std::error_code{};
+    }
     const std::size_t chunk = wanted > read_chunk ? wanted : read_chunk;
     detail::byte_buffer& buffer = reader_.buffer();
     if constexpr (detail::native_socket<Stream>) {
