@@ -13,63 +13,66 @@
 
 namespace costream::detail {
 
-// asyncio's readuntil, with one departure: a stored exception is raised only
-// when the buffer cannot complete the read. `offset` remembers how far the
-// buffer holds no separator, so no byte is scanned twice except the last
-// (longest separator - 1) bytes, which may hold the start of one.
+// One look at the buffer for asyncio's readuntil, with one departure: a
+// stored exception is raised only when the buffer cannot complete the read.
+// `offset` remembers how far the buffer holds no separator, so no byte is
+// scanned twice except the last (longest separator - 1) bytes, which may
+// hold the start of one.
 //
-// Returns through `status`: no error and the line (separator included), or
-// limit_overrun (data stays), incomplete_read (the whole buffer, taken out),
-// the stored exception (data stays), or the wait's error (data stays).
-inline asio::awaitable<std::string> readuntil_step(std::shared_ptr<reader_core> core, const separator_set& separators,
-                                                   read_status& status) {
+// Returns false when the read must wait for data. Otherwise the read is
+// over: `line` holds the line (separator included) and status no error; or
+// status says limit_overrun (data stays), incomplete_read (`line` holds the
+// whole buffer, taken out) or the stored exception (data stays).
+inline bool readuntil_scan(reader_core& core, const separator_set& separators, std::size_t& offset,
+                           read_status& status, std::string& line) {
   if (!separators.valid()) {
     status.ec = errc::empty_separator;
-    co_return std::string();
+    return true;
   }
-  const std::size_t limit = core->limit();
-  std::size_t offset = 0;
-  for (;;) {
-    byte_buffer& buffer = core->buffer();
-    const std::string_view bytes = buffer.view();
-    if (bytes.size() - offset >= separators.min_size()) {
-      const separator_match match = separators.find(bytes, offset);
-      if (match.found()) {
-        if (match.start > limit) {
-          status.ec = errc::limit_overrun;
-          status.consumed = match.start;
-          co_return std::string();
-        }
-        std::string line(bytes.substr(0, match.end));
-        buffer.consume(match.end);
-        co_return line;
-      }
-      const std::size_t max_size = separators.max_size();
-      offset = bytes.size() + 1 > max_size ? bytes.size() + 1 - max_size : 0;
-      if (offset > limit) {
+  const std::size_t limit = core.limit();
+  byte_buffer& buffer = core.buffer();
+  const std::string_view bytes = buffer.view();
+  if (bytes.size() - offset >= separators.min_size()) {
+    const separator_match match = separators.find(bytes, offset);
+    if (match.found()) {
+      if (match.start > limit) {
         status.ec = errc::limit_overrun;
-        status.consumed = offset;
-        co_return std::string();
+        status.consumed = match.start;
+        return true;
       }
+      line.assign(bytes.data(), match.end);
+      buffer.consume(match.end);
+      return true;
     }
-    // A complete separator that arrived together with end of stream was
-    // found above: the buffer is searched before the end is looked at.
-    if (take_stored_exception(*core, status)) co_return std::string();
-    if (core->eof()) {
-      std::string partial(bytes);
-      buffer.clear();
-      status.ec = errc::incomplete_read;
-      co_return partial;
+    const std::size_t max_size = separators.max_size();
+    offset = bytes.size() + 1 > max_size ? bytes.size() + 1 - max_size : 0;
+    if (offset > limit) {
+      status.ec = errc::limit_overrun;
+      status.consumed = offset;
+      return true;
     }
-    status.ec = co_await reader_core::wait_for_data(core, 1);
-    if (status.ec) co_return std::string();
   }
+  // A complete separator that arrived together with end of stream was found
+  // above: the buffer is searched before the end is looked at.
+  if (take_stored_exception(core, status)) return true;
+  if (core.eof()) {
+    line.assign(bytes);
+    buffer.clear();
+    status.ec = errc::incomplete_read;
+    return true;
+  }
+  return false;
 }
 
 inline asio::awaitable<std::string> readuntil_op(std::shared_ptr<reader_core> core, separator_set separators,
                                                  read_report report) {
   read_status status;
-  std::string data = co_await readuntil_step(core, separators, status);
+  std::string data;
+  std::size_t offset = 0;
+  while (!readuntil_scan(*core, separators, offset, status, data)) {
+    status.ec = co_await reader_core::wait_for_data(core, 1);
+    if (status.ec) break;
+  }
   co_return finish_read(*core, report, status, std::move(data));
 }
 
@@ -104,7 +107,11 @@ inline asio::awaitable<std::string> readline_op(std::shared_ptr<reader_core> cor
   read_status status;
   std::string line;
   if (!core->discarding_line) {
-    line = co_await readuntil_step(core, newline, status);
+    std::size_t offset = 0;
+    while (!readuntil_scan(*core, newline, offset, status, line)) {
+      status.ec = co_await reader_core::wait_for_data(core, 1);
+      if (status.ec) break;
+    }
     if (status.ec == errc::incomplete_read) {
       status = {};  // at end of stream readline returns the partial line
     } else if (status.ec == errc::limit_overrun) {
