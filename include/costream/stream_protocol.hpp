@@ -172,13 +172,20 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     after_progress();
   }
 
-  /// Waits while writing is paused. Completes with the reader's stored
-  /// error, with the connection's loss (errc::connection_lost when it was
-  /// closed without error), or operation_aborted when cancelled.
+  /// What drain() reports without waiting: the reader's stored error, or the
+  /// connection's loss (errc::connection_lost when it was closed without
+  /// error); empty when drain may return or must wait for resume_writing.
+  std::error_code drain_error() const noexcept {
+    if (reader_.has_exception()) return reader_.exception_code();
+    if (lost_) return lost_error_ ? lost_error_ : make_error_code(errc::connection_lost);
+    return {};
+  }
+
+  /// Waits while writing is paused. Completes with drain_error(), or
+  /// operation_aborted when cancelled.
   static asio::awaitable<std::error_code> drain(std::shared_ptr<basic_stream_protocol> self) {
-    if (self->reader_.has_exception()) co_return self->reader_.exception_code();
     for (;;) {
-      if (self->lost_) co_return self->lost_error_ ? self->lost_error_ : make_error_code(errc::connection_lost);
+      if (std::error_code ec = self->drain_error()) co_return ec;
       if (!self->paused_) co_return std::error_code{};
       if (std::error_code ec = co_await self->changed().wait()) co_return ec;
     }

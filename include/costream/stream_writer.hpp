@@ -86,12 +86,14 @@ class basic_stream_writer {
   ///
   /// Cancellation: safe; the buffered bytes are still sent.
   [[nodiscard]] asio::awaitable<void> drain() {
-    auto p = protocol_.shared();
-    std::error_code ec = co_await protocol_type::drain(p);
-    if (ec) throw_error(*p, ec);
+    // The common case, nothing to wait for, costs one coroutine frame.
+    std::error_code ec = protocol_->drain_error();
+    if (!ec && protocol_->is_writing_paused()) ec = co_await protocol_type::drain(protocol_.shared());
+    if (ec) throw_error(*protocol_, ec);
   }
   [[nodiscard]] asio::awaitable<void> drain(std::error_code& ec) {
-    ec = co_await protocol_type::drain(protocol_.shared());
+    ec = protocol_->drain_error();
+    if (!ec && protocol_->is_writing_paused()) ec = co_await protocol_type::drain(protocol_.shared());
   }
 
   /// Half-closes once the buffer is flushed: the peer reads end of stream
