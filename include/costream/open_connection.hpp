@@ -5,12 +5,14 @@
 
 #include <costream/compat.hpp>
 #include <costream/connection.hpp>
+#include <costream/detail/happy_eyeballs.hpp>
 
 #include <asio/error.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -32,6 +34,15 @@ struct connection_options {
   address_family family = address_family::any;
   /// Set TCP_NODELAY (asyncio does by default).
   bool no_delay = true;
+  /// Happy Eyeballs (RFC 8305, asyncio's happy_eyeballs_delay): when set,
+  /// the next address is tried after this delay while earlier attempts are
+  /// still pending; the first to connect wins, the others are closed.
+  /// 250 ms is the RFC's recommendation. Unset: one address after another.
+  std::optional<std::chrono::milliseconds> happy_eyeballs_delay;
+  /// Reorder addresses so families alternate, this many of the first
+  /// family leading (asyncio's interleave). Defaults to 1 when
+  /// happy_eyeballs_delay is set, as asyncio does; 0 keeps the resolver's order.
+  std::optional<std::size_t> interleave;
 };
 
 namespace detail {
@@ -45,27 +56,32 @@ inline bool family_matches(address_family family, const asio::ip::tcp::endpoint&
   return true;
 }
 
-// Tries the endpoints in order; the first to connect wins.
+// Opens (and binds) a socket for one attempt.
+inline std::error_code prepare_socket(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& endpoint,
+                                      const connection_options& options) {
+  std::error_code ec;
+  socket.open(endpoint.protocol(), ec);
+  if (!ec && options.local_address) socket.bind(*options.local_address, ec);
+  return ec;
+}
+
+// Tries the endpoints in order (staggered with Happy Eyeballs); the first to
+// connect wins.
 inline asio::awaitable<asio::ip::tcp::socket> connect_first(std::vector<asio::ip::tcp::endpoint> endpoints,
                                                             const connection_options& options) {
-  auto executor = co_await asio::this_coro::executor;
-  std::error_code last = asio::error::host_not_found;
-  for (const auto& endpoint : endpoints) {
-    if (!family_matches(options.family, endpoint)) continue;
-    asio::ip::tcp::socket socket(executor);
-    std::error_code ec;
-    socket.open(endpoint.protocol(), ec);
-    if (!ec && options.local_address) socket.bind(*options.local_address, ec);
-    if (!ec) std::tie(ec) = co_await socket.async_connect(endpoint, compat::use_tuple);
-    if (ec == asio::error::operation_aborted) throw std::system_error(ec, "open_connection");
-    if (ec) {
-      last = ec;
-      continue;
-    }
-    if (options.no_delay) socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    co_return socket;
-  }
-  throw std::system_error(last, "open_connection");
+  std::erase_if(endpoints, [&](const auto& e) { return !family_matches(options.family, e); });
+  const std::size_t interleave = options.interleave.value_or(options.happy_eyeballs_delay ? 1 : 0);
+  endpoints = interleave_families(std::move(endpoints), interleave);
+  // Without Happy Eyeballs each attempt waits for the previous one to fail:
+  // a delay that never passes.
+  const auto delay = options.happy_eyeballs_delay ? std::chrono::steady_clock::duration(*options.happy_eyeballs_delay)
+                                                  : std::chrono::steady_clock::duration::max();
+  asio::ip::tcp::socket socket = co_await connect_staggered(
+      std::move(endpoints), delay,
+      [&](asio::ip::tcp::socket& s, const asio::ip::tcp::endpoint& e) { return prepare_socket(s, e, options); });
+  std::error_code ec;
+  if (options.no_delay) socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  co_return socket;
 }
 
 inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::endpoint> endpoints,
@@ -77,7 +93,8 @@ inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::end
 }  // namespace detail
 
 /// Connects to host:port and returns the connection's reader and writer.
-/// The host is resolved and its addresses are tried in order; the first to
+/// The host is resolved and its addresses are tried in order, one after
+/// another or, with happy_eyeballs_delay, staggered (RFC 8305); the first to
 /// connect wins. The connection runs on the awaiting coroutine's executor.
 ///
 /// Throws std::system_error: the resolver's error, or the last connect
@@ -98,6 +115,13 @@ inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::end
 [[nodiscard]] inline asio::awaitable<connection> open_connection(const asio::ip::tcp::endpoint& endpoint,
                                                                  connection_options options = {}) {
   return detail::open_endpoints({endpoint}, std::move(options));
+}
+
+/// Connects to the first of several endpoints to answer, as for a host name
+/// that resolves to them (in this order).
+[[nodiscard]] inline asio::awaitable<connection> open_connection(std::vector<asio::ip::tcp::endpoint> endpoints,
+                                                                 connection_options options = {}) {
+  return detail::open_endpoints(std::move(endpoints), std::move(options));
 }
 
 }  // namespace costream

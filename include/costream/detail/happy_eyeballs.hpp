@@ -1,0 +1,125 @@
+// costream/detail/happy_eyeballs.hpp: staggered connection attempts (RFC 8305), as asyncio's happy_eyeballs_delay.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_DETAIL_HAPPY_EYEBALLS_HPP
+#define COSTREAM_DETAIL_HAPPY_EYEBALLS_HPP
+
+#include <costream/compat.hpp>
+#include <costream/detail/event.hpp>
+
+#include <asio/error.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <vector>
+
+namespace costream::detail {
+
+/// Reorders addresses so that families alternate, starting with the first
+/// address's family; `first_family_count` addresses of that family lead
+/// (asyncio's interleave; RFC 8305 section 4). 0 keeps the order.
+inline std::vector<asio::ip::tcp::endpoint> interleave_families(std::vector<asio::ip::tcp::endpoint> endpoints,
+                                                                std::size_t first_family_count) {
+  if (first_family_count == 0 || endpoints.empty()) return endpoints;
+  const bool first_v6 = endpoints.front().address().is_v6();
+  std::vector<asio::ip::tcp::endpoint> first, other, result;
+  for (auto& e : endpoints) (e.address().is_v6() == first_v6 ? first : other).push_back(e);
+  std::size_t i = 0, j = 0;
+  for (; i < first.size() && i < first_family_count; ++i) result.push_back(first[i]);
+  while (i < first.size() || j < other.size()) {
+    if (j < other.size()) result.push_back(other[j++]);
+    if (i < first.size()) result.push_back(first[i++]);
+  }
+  return result;
+}
+
+/// Connects to the first endpoint that answers. An attempt starts, and the
+/// next one starts after `delay` while the earlier ones are still pending
+/// (or at once when every pending attempt has failed); the first to connect
+/// wins and the others are cancelled and closed. `prepare` opens (and binds)
+/// each socket.
+template <class Prepare>
+asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::tcp::endpoint> endpoints,
+                                                         std::chrono::steady_clock::duration delay,
+                                                         Prepare prepare) {
+  using asio::ip::tcp;
+  struct race {
+    explicit race(const asio::any_io_executor& ex) : changed(ex), timer(ex) {}
+    event changed;  // an attempt ended or the delay passed
+    asio::steady_timer timer;
+    std::vector<std::shared_ptr<tcp::socket>> attempts;
+    std::optional<tcp::socket> winner;
+    std::error_code last = asio::error::host_not_found;
+    std::size_t pending = 0;
+    bool delay_passed = false;
+  };
+  auto executor = co_await asio::this_coro::executor;
+  auto state = std::make_shared<race>(executor);
+  std::size_t next = 0;
+
+  auto start_next = [&] {
+    while (next < endpoints.size()) {
+      const tcp::endpoint endpoint = endpoints[next++];
+      auto socket = std::make_shared<tcp::socket>(executor);
+      std::error_code ec = prepare(*socket, endpoint);
+      if (ec) {
+        state->last = ec;
+        continue;
+      }
+      ++state->pending;
+      state->attempts.push_back(socket);
+      socket->async_connect(endpoint, [state, socket](std::error_code ec2) {
+        --state->pending;
+        if (!ec2 && !state->winner) {
+          state->winner.emplace(std::move(*socket));
+        } else if (ec2 && ec2 != asio::error::operation_aborted) {
+          state->last = ec2;
+        }
+        state->changed.notify_all();
+      });
+      state->delay_passed = false;
+      if (delay != std::chrono::steady_clock::duration::max()) {
+        state->timer.expires_after(delay);
+        state->timer.async_wait([state](std::error_code ec2) {
+          if (!ec2) {
+            state->delay_passed = true;
+            state->changed.notify_all();
+          }
+        });
+      }
+      return;
+    }
+  };
+
+  auto cleanup = [&] {
+    state->timer.cancel();
+    for (auto& s : state->attempts) {
+      std::error_code ignored;
+      s->close(ignored);
+    }
+  };
+
+  start_next();
+  std::error_code wait_ec;
+  while (!state->winner && (state->pending != 0 || next < endpoints.size())) {
+    if (state->pending == 0 || state->delay_passed) {
+      start_next();
+      continue;
+    }
+    wait_ec = co_await state->changed.wait();
+    if (wait_ec) break;
+  }
+  cleanup();
+  if (wait_ec) throw std::system_error(wait_ec, "open_connection");
+  if (!state->winner) throw std::system_error(state->last, "open_connection");
+  co_return std::move(*state->winner);
+}
+
+}  // namespace costream::detail
+
+#endif
