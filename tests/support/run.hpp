@@ -15,6 +15,11 @@
 #include <stdexcept>
 #include <string>
 
+// Never write co_await inside a Catch assertion (CHECK(co_await r.readline()
+// == ...)): Catch wraps the expression in __builtin_constant_p, and g++ 12's
+// coroutine transform still evaluates the co_await, so the operation runs
+// twice. Await into a variable, then check it.
+
 namespace costream::test {
 
 /// Runs `make()`'s coroutine to completion on a new io_context and rethrows
