@@ -38,6 +38,20 @@ inline std::vector<asio::ip::tcp::endpoint> interleave_families(std::vector<asio
   return result;
 }
 
+// The shared state of one connect_staggered call. At namespace scope, not
+// local to the coroutine: g++ 12 crashes mangling local classes in coroutines
+// when the header is precompiled.
+struct connect_race {
+  explicit connect_race(const asio::any_io_executor& ex) : changed(ex), timer(ex) {}
+  event changed;  // an attempt ended or the delay passed
+  asio::steady_timer timer;
+  std::vector<std::shared_ptr<asio::ip::tcp::socket>> attempts;
+  std::optional<asio::ip::tcp::socket> winner;
+  std::error_code last = asio::error::host_not_found;
+  std::size_t pending = 0;
+  bool delay_passed = false;
+};
+
 /// Connects to the first endpoint that answers. An attempt starts, and the
 /// next one starts after `delay` while the earlier ones are still pending
 /// (or at once when every pending attempt has failed); the first to connect
@@ -48,18 +62,8 @@ asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::t
                                                          std::chrono::steady_clock::duration delay,
                                                          Prepare prepare) {
   using asio::ip::tcp;
-  struct race {
-    explicit race(const asio::any_io_executor& ex) : changed(ex), timer(ex) {}
-    event changed;  // an attempt ended or the delay passed
-    asio::steady_timer timer;
-    std::vector<std::shared_ptr<tcp::socket>> attempts;
-    std::optional<tcp::socket> winner;
-    std::error_code last = asio::error::host_not_found;
-    std::size_t pending = 0;
-    bool delay_passed = false;
-  };
   auto executor = co_await asio::this_coro::executor;
-  auto state = std::make_shared<race>(executor);
+  auto state = std::make_shared<connect_race>(executor);
   std::size_t next = 0;
 
   auto start_next = [&] {

@@ -108,10 +108,7 @@ class reader_core {
   static asio::awaitable<std::error_code> wait_for_data(std::shared_ptr<reader_core> self, std::size_t wanted) {
     if (self->waiting_) co_return make_error_code(errc::concurrent_read);
     self->waiting_ = true;
-    struct reset_waiting {
-      reader_core* core;
-      ~reset_waiting() { core->waiting_ = false; }
-    } reset{self.get()};
+    const waiting_guard reset{self.get()};
 
     std::error_code ec;
     try {
@@ -144,6 +141,14 @@ class reader_core {
   std::size_t limit_;
   byte_buffer buffer_;
   bool eof_ = false;
+  // Clears waiting_ when wait_for_data's frame ends, however it ends. A
+  // class member, not a local struct: g++ 12 crashes mangling a local class
+  // inside a coroutine when the header is precompiled.
+  struct waiting_guard {
+    reader_core* core;
+    ~waiting_guard() { core->waiting_ = false; }
+  };
+
   bool waiting_ = false;  // a read is inside wait_for_data
   std::exception_ptr exception_;
   std::error_code exception_code_;

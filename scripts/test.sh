@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# scripts/test.sh: the whole test suite, as CI runs it (.ci/run).
+# SPDX-License-Identifier: BSL-1.0
+#
+# Installs what is missing, then for each configuration in COSTREAM_TEST_CONFIGS
+# (default: g++, clang 19, clang ASan+UBSan, clang TSan) configures, builds and
+# runs ctest. Fails at the first configuration that fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+configs=${COSTREAM_TEST_CONFIGS:-dev clang asan-ubsan tsan}
+ensure_packages cmake ninja-build g++ clang-19 libasio-dev catch2 libssl-dev openssl python3 redis-tools
+
+for config in $configs; do
+  echo "=== costream: $config ==="
+  start=$SECONDS
+  cmake --preset "$config" >/dev/null
+  cmake --build --preset "$config" -j "$(jobs)"
+  (cd "build/$config" && ctest -j "$(jobs)" --timeout 300 --output-on-failure)
+  echo "=== costream: $config passed in $((SECONDS - start)) s ==="
+done
