@@ -1,0 +1,29 @@
+# tests/package/run_consumer.cmake: build and run the consumer project against costream.
+# SPDX-License-Identifier: BSL-1.0
+#
+# cmake -DMODE=find_package|fetchcontent -DSOURCE_DIR=... -DBINARY_DIR=... -DWORK_DIR=...
+#       -DCXX=... -DGENERATOR=... -P run_consumer.cmake
+# find_package mode first installs the costream build tree in BINARY_DIR into WORK_DIR/prefix.
+function(run)
+  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    list(JOIN ARGV " " cmd)
+    message(FATAL_ERROR "failed (${rc}): ${cmd}")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(consumer_args -DCOSTREAM_CONSUMER_MODE=${MODE} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Debug)
+if(MODE STREQUAL "find_package")
+  run(${CMAKE_COMMAND} --install "${BINARY_DIR}" --prefix "${WORK_DIR}/prefix")
+  if(NOT EXISTS "${WORK_DIR}/prefix/share/cmake/costream/costream-config.cmake")
+    message(FATAL_ERROR "the install has no costream-config.cmake")
+  endif()
+  list(APPEND consumer_args "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
+else()
+  list(APPEND consumer_args "-DCOSTREAM_SOURCE_DIR=${SOURCE_DIR}")
+endif()
+run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/package/consumer" -B "${WORK_DIR}/build" -G "${GENERATOR}"
+    ${consumer_args})
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
+run("${WORK_DIR}/build/consumer")
