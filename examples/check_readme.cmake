@@ -1,0 +1,16 @@
+# examples/check_readme.cmake: fails unless README.md's first C++ block equals examples/hello.cpp.
+# SPDX-License-Identifier: BSL-1.0
+file(READ "${README}" readme)
+file(READ "${EXAMPLE}" example)
+string(FIND "${readme}" "```cpp\n" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "README.md has no ```cpp block")
+endif()
+math(EXPR start "${start} + 7")
+string(SUBSTRING "${readme}" ${start} -1 rest)
+string(FIND "${rest}" "```\n" stop)
+string(SUBSTRING "${rest}" 0 ${stop} block)
+if(NOT block STREQUAL example)
+  message(FATAL_ERROR "README.md's first example differs from examples/hello.cpp: update one from the other")
+endif()
+message(STATUS "README.md's example is examples/hello.cpp")
