@@ -8,12 +8,14 @@
 #include <asio/awaitable.hpp>
 #include <asio/use_awaitable.hpp>
 
-// as_tuple moved out of experimental in Asio 1.24 (and the experimental name
-// was removed later).
+// as_tuple and deferred moved out of experimental in Asio 1.24 (and the
+// experimental names were removed later).
 #if ASIO_VERSION >= 102400
 #include <asio/as_tuple.hpp>
+#include <asio/deferred.hpp>
 #else
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/deferred.hpp>
 #endif
 
 #if !defined(ASIO_HAS_CO_AWAIT)
@@ -22,10 +24,13 @@
 
 namespace costream::compat {
 
+// as_tuple and deferred moved out of experimental in Asio 1.24.
 #if ASIO_VERSION >= 102400
 using asio::as_tuple;
+inline constexpr auto deferred = asio::deferred;
 #else
 using asio::experimental::as_tuple;
+inline constexpr auto deferred = asio::experimental::deferred;
 #endif
 
 /// Completion token: await an operation and get its error code (and results)

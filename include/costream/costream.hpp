@@ -14,6 +14,7 @@
 #include <costream/open_connection.hpp>
 #include <costream/server.hpp>
 #include <costream/start_server.hpp>
+#include <costream/timeout.hpp>
 #if defined(ASIO_HAS_LOCAL_SOCKETS)
 #include <costream/unix.hpp>
 #endif
