@@ -4,6 +4,7 @@
 #define COSTREAM_DETAIL_SEPARATOR_SET_HPP
 
 #include <algorithm>
+#include <utility>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -42,8 +43,14 @@ class separator_set {
     set.empty_list_ = first;
     if (!set.rest_.empty()) {
       set.rest_.push_back(std::move(set.first_));
-      std::stable_sort(set.rest_.begin(), set.rest_.end(),
-                       [](const std::string& a, const std::string& b) { return a.size() < b.size(); });
+      // Shortest first, ties in the caller's order: a stable insertion sort
+      // (lists are short, and std::stable_sort's temporary buffer is a
+      // deprecated API that clang warns about through libstdc++ 12).
+      for (std::size_t i = 1; i < set.rest_.size(); ++i) {
+        for (std::size_t j = i; j > 0 && set.rest_[j].size() < set.rest_[j - 1].size(); --j) {
+          std::swap(set.rest_[j], set.rest_[j - 1]);
+        }
+      }
       set.first_ = std::move(set.rest_.front());
       set.rest_.erase(set.rest_.begin());
     }

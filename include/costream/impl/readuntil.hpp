@@ -112,9 +112,11 @@ inline asio::awaitable<std::string> readline_op(std::shared_ptr<reader_core> cor
       status.ec = co_await reader_core::wait_for_data(core, 1);
       if (status.ec) break;
     }
-    if (status.ec == errc::incomplete_read) {
+    // A stored exception is raised as it is, whatever its code: a stored
+    // incomplete_read_error is not this reader's end of stream.
+    if (!status.stored && status.ec == errc::incomplete_read) {
       status = {};  // at end of stream readline returns the partial line
-    } else if (status.ec == errc::limit_overrun) {
+    } else if (!status.stored && status.ec == errc::limit_overrun) {
       status = {};
       core->discarding_line = true;
       core->discarded = 0;
