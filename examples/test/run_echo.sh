@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# examples/run_echo.sh: start echo_server on a free port, run echo_client against it,
+# examples/test/run_echo.sh: start echo_server on a free port, run echo_client against it,
 # stop the server with SIGTERM (by its pid) and check that it shut down gracefully.
 # SPDX-License-Identifier: BSL-1.0
 set -euo pipefail
