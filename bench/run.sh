@@ -1,0 +1,488 @@
+#!/usr/bin/env bash
+# bench/run.sh: builds the `bench` preset and runs every workload (see bench/README.md) against
+# costream, the hand-written Asio baseline and the C epoll loop, in interleaved rounds.
+# SPDX-License-Identifier: BSL-1.0
+#
+#   ./bench/run.sh                  full run (about 5-10 minutes), writes bench/RESULTS.md
+#   BENCH_QUICK=1 ./bench/run.sh    smoke run: small counts, 1 round, RESULTS.md left alone
+#
+# Prints ONE Markdown table on stdout (medians over rounds, ratios costream/asio and
+# costream/epoll); progress goes to stderr, logs and raw figures to build/bench/logs/<stamp>/.
+# Only 127.0.0.1 is used. Every client run is bounded in count and time (and by `timeout`);
+# every server is started here, its pid kept, and stopped by that pid (SIGTERM, then SIGKILL).
+#
+# Knobs (environment): BENCH_QUICK, BENCH_ROUNDS (3), BENCH_BULK_ROUNDS (5), BENCH_TARGET_S (2:
+# seconds per measured run), BENCH_WORKLOADS (subset of: ping lcping churn echo bulk fanin
+# inmemory), BENCH_SKIP_BUILD=1 (use the binaries as they are).
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=$ROOT/build/bench/bench
+STAMP=$(date +%Y%m%d-%H%M%S)
+LOG=$ROOT/build/bench/logs/$STAMP
+
+QUICK=${BENCH_QUICK:-0}
+[ "$QUICK" = 0 ] && QUICK=
+if [ -n "$QUICK" ]; then
+  ROUNDS=${BENCH_ROUNDS:-1}
+  BULK_ROUNDS=${BENCH_BULK_ROUNDS:-1}
+  TARGET_S=${BENCH_TARGET_S:-0.5}
+  BULK_BYTES=$((128 << 20))
+  FANIN_SIZES="100 1000"
+  INMEMORY_ARGS="0.05 1"
+else
+  ROUNDS=${BENCH_ROUNDS:-3}
+  BULK_ROUNDS=${BENCH_BULK_ROUNDS:-5}
+  TARGET_S=${BENCH_TARGET_S:-2}
+  BULK_BYTES=$((1 << 30))
+  FANIN_SIZES="1000 10000"
+  INMEMORY_ARGS="0.3 5"
+fi
+WORKLOADS=${BENCH_WORKLOADS:-ping lcping echo bulk fanin churn inmemory}
+IMPLS=(costream asio epoll)
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# ---- build -----------------------------------------------------------------------------------
+mkdir -p "$ROOT/build"
+if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+  log "configuring and building the bench preset"
+  mkdir -p "$ROOT/build/bench"
+  { cmake --preset bench && cmake --build --preset bench -j2; } >"$ROOT/build/bench-build.log" 2>&1 ||
+    { tail -40 "$ROOT/build/bench-build.log" >&2; die "build failed (log: build/bench-build.log)"; }
+fi
+for p in costream_server asio_server epoll_server load_client inmemory; do
+  [ -x "$BIN/$p" ] || die "missing $BIN/$p"
+done
+command -v redis-benchmark >/dev/null || die "redis-benchmark not found (Debian: apt-get install redis-tools)"
+command -v python3 >/dev/null || die "python3 not found"
+mkdir -p "$LOG"
+RAW=$LOG/raw.csv
+echo "workload,round,impl,value,cpu_per_unit,extra" >"$RAW"
+
+# Fan-in needs a descriptor per connection in the server and in the client.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+FD_LIMIT=$(ulimit -n)
+
+# ---- servers, stopped by pid only ---------------------------------------------------------------
+declare -A SPID SPORT
+stop_server() { # IMPL
+  local pid=${SPID[$1]:-} i
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for i in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && { log "warn: $1 server (pid $pid) ignored SIGTERM; SIGKILL"; kill -KILL "$pid" 2>/dev/null; }
+  wait "$pid" 2>/dev/null
+  unset "SPID[$1]" "SPORT[$1]"
+}
+stop_all() {
+  local s
+  for s in "${!SPID[@]}"; do stop_server "$s"; done
+}
+CLIENT_PID=
+cleanup() {
+  [ -n "$CLIENT_PID" ] && kill -TERM "$CLIENT_PID" 2>/dev/null
+  stop_all
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+
+# start_server IMPL MODE: runs IMPL_server MODE, waits (at most 10 s) for "listening on
+# 127.0.0.1:PORT" on its first stdout line; sets SPID[IMPL] and SPORT[IMPL].
+start_server() {
+  local out=$LOG/server-$1-$2.out port i
+  "$BIN/$1_server" "$2" >"$out" 2>>"$LOG/server-$1-$2.err" &
+  SPID[$1]=$!
+  for i in $(seq 100); do
+    port=$(sed -n '1s/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$out" 2>/dev/null)
+    [ -n "$port" ] && { SPORT[$1]=$port; return 0; }
+    kill -0 "${SPID[$1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "warn: $1 server did not start in mode $2 (see $LOG/server-$1-$2.err)"
+  stop_server "$1"
+  return 1
+}
+start_all() { # MODE
+  local s
+  for s in "${IMPLS[@]}"; do start_server "$s" "$1" || die "cannot start the $s server ($1)"; done
+}
+
+# cpu_ticks PID: utime + stime of the whole process (all threads), in clock ticks.
+cpu_ticks() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  set -- ${stat##*) }
+  echo $((${12} + ${13}))
+}
+HZ=$(getconf CLK_TCK)
+rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null; }
+kv() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2"; }
+alive() { kill -0 "${SPID[$1]}" 2>/dev/null; }
+
+# record WORKLOAD ROUND IMPL VALUE CPU_TICKS UNITS SCALE [EXTRA]: one raw row; the CPU figure is
+# server CPU-seconds per SCALE units (1e6 requests, 2^30 bytes, ...).
+record() {
+  local cpu
+  cpu=$(awk -v t="$5" -v hz="$HZ" -v u="$6" -v s="$7" 'BEGIN { if (u > 0) printf "%.4f", t / hz / (u / s) }')
+  echo "$1,$2,$3,$4,$cpu,${8:-}" >>"$RAW"
+}
+
+# measure WORKLOAD ROUND IMPL SCALE TIMEOUT CMD...: runs a load_client command against a server,
+# the server's CPU read before and after; records rate= and units= of its output.
+measure() {
+  local w=$1 r=$2 s=$3 scale=$4 limit=$5 out c0 c1
+  shift 5
+  if ! alive "$s"; then
+    log "warn: $w round $r: the $s server is gone"
+    echo "$w,$r,$s,,," >>"$RAW"
+    return 1
+  fi
+  c0=$(cpu_ticks "${SPID[$s]}")
+  if out=$(timeout "$limit" "$@" 2>>"$LOG/client.err"); then
+    c1=$(cpu_ticks "${SPID[$s]}")
+    record "$w" "$r" "$s" "$(kv rate "$out")" $((c1 - c0)) "$(kv units "$out")" "$scale"
+    log "$w round $r $s: $out server_cpu_s=$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}')"
+  else
+    echo "$w,$r,$s,,," >>"$RAW"
+    log "warn: $w round $r $s failed (see $LOG/client.err)"
+  fi
+}
+
+LC=$BIN/load_client
+
+# ---- ping: redis-benchmark -t ping_inline -------------------------------------------------------
+# redis_ping IMPL C P N: prints "rps ticks" or fails.
+redis_ping() {
+  local s=$1 out c0 c1 rps
+  c0=$(cpu_ticks "${SPID[$s]}")
+  out=$(timeout 120 redis-benchmark -h 127.0.0.1 -p "${SPORT[$s]}" -t ping_inline -n "$4" -c "$2" -P "$3" --csv \
+    2>/dev/null | grep '^"PING_INLINE"')
+  c1=$(cpu_ticks "${SPID[$s]}")
+  rps=$(cut -d, -f2 <<<"$out" | tr -d '"')
+  [ -n "$rps" ] || return 1
+  echo "$rps $((c1 - c0))"
+}
+
+run_ping() {
+  log "ping (redis-benchmark): starting the ping servers"
+  start_all ping
+  local cfg c p nprobe nmax s r res w
+  declare -A N
+  for cfg in "1 1 4000 200000" "50 1 20000 1000000" "50 32 100000 20000000"; do
+    set -- $cfg
+    c=$1 p=$2 nprobe=$3 nmax=$4
+    w="ping_c${c}_p${p}"
+    for s in "${IMPLS[@]}"; do # warm-up probe; its rate sizes N for a run of about TARGET_S
+      if [ -n "$QUICK" ]; then
+        N[$s]=$nprobe
+        continue
+      fi
+      res=$(redis_ping "$s" "$c" "$p" "$nprobe") || { log "warn: $w probe failed on $s"; N[$s]=$nprobe; continue; }
+      N[$s]=$(awk -v r="${res%% *}" -v t="$TARGET_S" -v lo="$nprobe" -v hi="$nmax" \
+        'BEGIN {n = int(r * t / 1000) * 1000; if (n < lo) n = lo; if (n > hi) n = hi; print n}')
+    done
+    for r in $(seq "$ROUNDS"); do
+      for s in "${IMPLS[@]}"; do
+        if alive "$s" && res=$(redis_ping "$s" "$c" "$p" "${N[$s]}"); then
+          set -- $res
+          record "$w" "$r" "$s" "$1" "$2" "${N[$s]}" 1e6
+          log "$w round $r $s: $1 req/s (n=${N[$s]}, server CPU $(awk -v t="$2" -v hz="$HZ" 'BEGIN {printf "%.2f", t / hz}') s)"
+        else
+          echo "$w,$r,$s,,," >>"$RAW"
+          log "warn: $w round $r $s failed"
+        fi
+      done
+    done
+  done
+  stop_all
+}
+
+# ---- ping through load_client (a client that is not the bottleneck) and churn -----------------
+run_lcping() {
+  log "ping (load_client -c 50 -P 32): starting the ping servers"
+  start_all ping
+  local s r
+  for s in "${IMPLS[@]}"; do timeout 30 "$LC" ping -p "${SPORT[$s]}" -n 1000000000 -c 50 -P 32 -t 0.3 >/dev/null 2>&1; done
+  for r in $(seq "$ROUNDS"); do
+    for s in "${IMPLS[@]}"; do
+      measure lcping_c50_p32 "$r" "$s" 1e6 60 "$LC" ping -p "${SPORT[$s]}" -n 1000000000 -c 50 -P 32 -t "$TARGET_S"
+    done
+  done
+  stop_all
+}
+
+run_churn() {
+  log "churn: starting the ping servers"
+  start_all ping
+  local s r
+  for s in "${IMPLS[@]}"; do timeout 30 "$LC" churn -p "${SPORT[$s]}" -c 16 -t 0.2 >/dev/null 2>&1; done
+  for r in $(seq "$ROUNDS"); do
+    for s in "${IMPLS[@]}"; do
+      measure churn "$r" "$s" 1e6 60 "$LC" churn -p "${SPORT[$s]}" -c 16 -t "$TARGET_S"
+    done
+  done
+  stop_all
+}
+
+# ---- line echo ------------------------------------------------------------------------------------
+run_echo() {
+  log "line echo: starting the echo servers"
+  start_all echo
+  local conns s r
+  for conns in 1 16; do
+    for s in "${IMPLS[@]}"; do timeout 30 "$LC" echo -p "${SPORT[$s]}" -n 200000 -c "$conns" -t 0.3 >/dev/null 2>&1; done
+    for r in $(seq "$ROUNDS"); do
+      for s in "${IMPLS[@]}"; do
+        measure "echo_c$conns" "$r" "$s" 1e6 60 "$LC" echo -p "${SPORT[$s]}" -n 100000000 -c "$conns" -t "$TARGET_S" -w 262144
+      done
+    done
+  done
+  stop_all
+}
+
+# ---- bulk: sink and echo --------------------------------------------------------------------------
+run_bulk() {
+  local mode client w s r
+  for mode in sink bulk-echo; do
+    if [ $mode = sink ]; then client=bulk w=bulk_sink; else client=bulk-echo w=bulk_echo; fi
+    log "bulk ($mode): starting the $mode servers"
+    start_all $mode
+    for s in "${IMPLS[@]}"; do timeout 30 "$LC" $client -p "${SPORT[$s]}" -b $((64 << 20)) -t 2 >/dev/null 2>&1; done
+    for r in $(seq "$BULK_ROUNDS"); do
+      for s in "${IMPLS[@]}"; do
+        measure $w "$r" "$s" 1073741824 60 "$LC" $client -p "${SPORT[$s]}" -b "$BULK_BYTES" -t 10
+      done
+    done
+    stop_all
+  done
+}
+
+# ---- fan-in: RSS per idle connection, a fresh echo server per measurement ---------------------------
+fanin_one() { # IMPL CONNS ROUND
+  local s=$1 n=$2 r=$3 out=$LOG/fanin-client.out rss0 rss1 i ready=
+  start_server "$s" echo || { echo "fanin_$n,$r,$s,,," >>"$RAW"; return 1; }
+  sleep 0.5 # start-up allocations settle before the baseline sample
+  rss0=$(rss_kib "${SPID[$s]}")
+  : >"$out"
+  "$LC" fanin -p "${SPORT[$s]}" -c "$n" -t 120 >"$out" 2>>"$LOG/client.err" &
+  CLIENT_PID=$!
+  for i in $(seq 900); do # at most 90 s to open them all
+    grep -q '^ready' "$out" && { ready=1; break; }
+    kill -0 "$CLIENT_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -n "$ready" ]; then
+    sleep 0.3 # deferred work (closing sockets, freeing frames) settles before sampling
+    rss1=$(rss_kib "${SPID[$s]}")
+    record "fanin_$n" "$r" "$s" "$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN {printf "%.2f", (b - a) / n}')" 0 1 1 "$rss0->$rss1"
+    log "fanin_$n round $r $s: RSS $rss0 -> $rss1 KiB, $(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN {printf "%.2f", (b - a) / n}') KiB/conn"
+  else
+    echo "fanin_$n,$r,$s,,," >>"$RAW"
+    log "warn: fanin_$n round $r $s: the client did not get ready (see $LOG/client.err)"
+  fi
+  kill -TERM "$CLIENT_PID" 2>/dev/null
+  wait "$CLIENT_PID" 2>/dev/null
+  CLIENT_PID=
+  stop_server "$s"
+}
+
+run_fanin() {
+  local n s r
+  for n in $FANIN_SIZES; do
+    if [ "$FD_LIMIT" != unlimited ] && [ "$FD_LIMIT" -lt $((n + 64)) ]; then
+      log "warn: ulimit -n is $FD_LIMIT: fan-in with $n connections skipped"
+      continue
+    fi
+    for r in $(seq "$ROUNDS"); do
+      for s in "${IMPLS[@]}"; do fanin_one "$s" "$n" "$r"; done
+    done
+  done
+}
+
+# ---- in-memory ------------------------------------------------------------------------------------
+run_inmemory() {
+  log "in-memory: $BIN/inmemory $INMEMORY_ARGS"
+  # shellcheck disable=SC2086
+  timeout 300 "$BIN/inmemory" $INMEMORY_ARGS >"$LOG/inmemory.txt" 2>>"$LOG/inmemory.err" || log "warn: inmemory failed"
+  cat "$LOG/inmemory.txt" >&2
+}
+
+# ---- run ------------------------------------------------------------------------------------------
+LOAD_BEFORE=$(uptime | sed 's/.*load average: //')
+T0=$(date +%s)
+log "rounds $ROUNDS (bulk $BULK_ROUNDS), ${TARGET_S} s per run, workloads: $WORKLOADS${QUICK:+ (BENCH_QUICK)}"
+for w in $WORKLOADS; do
+  declare -F "run_$w" >/dev/null || die "unknown workload $w"
+  "run_$w"
+done
+T1=$(date +%s)
+LOAD_AFTER=$(uptime | sed 's/.*load average: //')
+
+# ---- the table ------------------------------------------------------------------------------------
+TABLE=$LOG/table.md
+python3 - "$RAW" "$LOG/inmemory.txt" >"$TABLE" <<'PY' || die "could not make the table"
+import csv, os, statistics, sys
+
+raw, inmemory = sys.argv[1], sys.argv[2]
+rows = {}
+with open(raw) as f:
+    for r in csv.DictReader(f):
+        rows.setdefault(r["workload"], {}).setdefault(r["impl"], []).append(r)
+
+def num(s):
+    try:
+        return float(s)
+    except (TypeError, ValueError):
+        return None
+
+def med(w, impl, field):
+    vals = [num(r[field]) for r in rows.get(w, {}).get(impl, []) if num(r[field]) is not None]
+    return statistics.median(vals) if vals else None
+
+def fmt(v, digits):
+    if v is None:
+        return "n/a"
+    return f"{v:,.{digits}f}"
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a is not None and b else "n/a"
+
+# workload, label, figure, figure digits, cpu label (None: no CPU row)
+WORKLOADS = [
+    ("ping_c1_p1", "ping c1 P1 (redis-benchmark)", "req/s ↑", 0, "server CPU-s / M req ↓"),
+    ("ping_c50_p1", "ping c50 P1 (redis-benchmark)", "req/s ↑", 0, "server CPU-s / M req ↓"),
+    ("ping_c50_p32", "ping c50 P32 (redis-benchmark)", "req/s ↑", 0, "server CPU-s / M req ↓"),
+    ("lcping_c50_p32", "ping c50 P32 (load_client)", "req/s ↑", 0, "server CPU-s / M req ↓"),
+    ("churn", "churn, 16 loops", "conn/s ↑", 0, "server CPU-s / M conn ↓"),
+    ("echo_c1", "line echo, 1 conn", "lines/s ↑", 0, "server CPU-s / M lines ↓"),
+    ("echo_c16", "line echo, 16 conns", "lines/s ↑", 0, "server CPU-s / M lines ↓"),
+    ("bulk_sink", "bulk sink, 64 KiB chunks", "MiB/s ↑", 0, "server CPU-s / GiB ↓"),
+    ("bulk_echo", "bulk echo, 64 KiB chunks", "MiB/s ↑", 0, "server CPU-s / GiB ↓"),
+]
+for w in sorted((w for w in rows if w.startswith("fanin_")), key=lambda w: int(w.split("_")[1])):
+    WORKLOADS.append((w, f"fan-in, {int(w.split('_')[1]):,} idle conns", "server KiB / conn ↓", 2, None))
+
+print("| workload | figure | costream | asio | epoll | costream/asio | costream/epoll |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for w, label, fig, digits, cpu in WORKLOADS:
+    if w not in rows:
+        continue
+    lines = [(fig, "value", digits)]
+    if cpu:
+        lines.append((cpu, "cpu_per_unit", 3))
+    for name, field, d in lines:
+        c, a, e = (med(w, i, field) for i in ("costream", "asio", "epoll"))
+        print(f"| {label} | {name} | {fmt(c, d)} | {fmt(a, d)} | {fmt(e, d)} | {ratio(c, a)} | {ratio(c, e)} |")
+
+if os.path.exists(inmemory):
+    for line in open(inmemory):
+        kv = dict(p.split("=", 1) for p in line.split())
+        if kv.get("op") == "floor":
+            continue
+        op = {"readline": "readline()", "readuntil": 'readuntil("\\r\\n")', "readexactly": "readexactly(n)"}[kv["op"]]
+        print(f"| in-memory {op}, {kv['size']} B records | ns / op ↓, allocations / op | "
+              f"{float(kv['ns_per_op']):.1f} ns, {float(kv['allocs_per_op']):.2f} | — | — | — | — |")
+PY
+
+cat "$TABLE"
+
+# ---- RESULTS.md -----------------------------------------------------------------------------------
+RESULTS=$LOG/RESULTS.md
+{
+  echo "# costream benchmarks: results"
+  echo
+  echo "Written by \`./bench/run.sh\`${QUICK:+ (BENCH_QUICK=1: a smoke run, not a measurement)}; see bench/README.md for what each row measures."
+  echo
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); wall time $((T1 - T0)) s; rounds: $ROUNDS (bulk $BULK_ROUNDS), interleaved costream, asio, epoll; figure = median; ${TARGET_S} s per timed run"
+  echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+  echo "- load average (1, 5, 15 min): before $LOAD_BEFORE; after $LOAD_AFTER (the machine is shared: compare ratios, not absolute figures)"
+  echo "- compilers: $(g++ --version | head -1); $(cmake --version | head -1); asio $(sed -n 's/^#define ASIO_VERSION \([0-9]*\).*/\1/p' /usr/include/asio/version.hpp 2>/dev/null); $(redis-benchmark --version 2>/dev/null | head -1)"
+  echo "- client and servers share the same cores; all traffic on 127.0.0.1; ulimit -n $FD_LIMIT"
+  echo
+  cat "$TABLE"
+  echo
+  python3 - "$RAW" "$LOG/inmemory.txt" <<'PY'
+import csv, os, statistics, sys
+raw, inmemory = sys.argv[1], sys.argv[2]
+rows = {}
+with open(raw) as f:
+    for r in csv.DictReader(f):
+        rows.setdefault(r["workload"], {}).setdefault(r["impl"], []).append(r)
+def med(w, impl, field="value"):
+    vals = []
+    for r in rows.get(w, {}).get(impl, []):
+        try:
+            vals.append(float(r[field]))
+        except ValueError:
+            pass
+    return statistics.median(vals) if vals else None
+def verdict(ok):
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+def r(a, b):
+    return a / b if a is not None and b else None
+def f(v, spec):
+    return "n/a" if v is None else format(v, spec)
+
+# A Go bufio line-echo server measured on 2026-11-24 on this kind of machine with the same
+# client method: this suite does not run Go, so its figures are fixed here.
+GO = {"echo_c1": 8712261, "echo_c16": 15575304}
+print("## Targets")
+print()
+print("| target | figure | verdict |")
+print("|---|---|---|")
+x = r(med("ping_c50_p32", "costream"), med("ping_c50_p32", "epoll"))
+print(f"| ping c50 P32 ≥ 0.8x epoll | {f(x, '.2f')}x | {verdict(None if x is None else x >= 0.8)} |")
+x = med("ping_c50_p32", "costream", "cpu_per_unit")
+print(f"| ping c50 P32 ≤ 0.3 CPU-s / M req | {f(x, '.3f')} | {verdict(None if x is None else x <= 0.3)} |")
+for w in ("echo_c1", "echo_c16"):
+    x = r(med(w, "costream"), GO[w])
+    print(f"| line echo ({w[5:]}) ≥ 1.5x Go bufio ({GO[w]:,} lines/s) | {f(med(w, 'costream'), ',.0f')} lines/s = {f(x, '.2f')}x | {verdict(None if x is None else x >= 1.5)} |")
+for w in ("bulk_sink", "bulk_echo"):
+    best = max([v for v in (med(w, "asio"), med(w, "epoll")) if v is not None], default=None)
+    x = r(med(w, "costream"), best)
+    print(f"| {w.replace('_', ' ')} ≥ 0.9x best of epoll/asio | {f(x, '.2f')}x | {verdict(None if x is None else x >= 0.9)} |")
+for w, label in (("ping_c1_p1", "ping c1 P1"), ("ping_c50_p1", "ping c50 P1"), ("churn", "churn")):
+    x = r(med(w, "costream", "cpu_per_unit"), med(w, "epoll", "cpu_per_unit"))
+    print(f"| {label}: CPU per request within 10% of epoll | {f(x, '.2f')}x | {verdict(None if x is None else x <= 1.10)} |")
+for w in sorted((w for w in rows if w.startswith("fanin_")), key=lambda w: int(w.split("_")[1])):
+    x = med(w, "costream")
+    print(f"| idle connection ≤ 2 KiB ({int(w.split('_')[1]):,} conns) | {f(x, '.2f')} KiB | {verdict(None if x is None else x <= 2.0)} |")
+if os.path.exists(inmemory):
+    for line in open(inmemory):
+        kv = dict(p.split("=", 1) for p in line.split())
+        if kv.get("op") == "readline" and kv.get("size") == "64":
+            ns, al = float(kv["ns_per_op"]), float(kv["allocs_per_op"])
+            print(f"| in-memory 64-byte readline < 50 ns, one allocation | {ns:.1f} ns, {al:.2f} allocations | {verdict(ns < 50 and al <= 1.0)} |")
+print()
+print("## In-memory detail (thread CPU time; floor = memchr + a fresh std::string per record)")
+print()
+print("```")
+if os.path.exists(inmemory):
+    print(open(inmemory).read().rstrip())
+print("```")
+print()
+print("## Every round")
+print()
+print("| workload | impl | figure per round | CPU per unit per round |")
+print("|---|---|---|---|")
+for w, byimpl in rows.items():
+    for impl in ("costream", "asio", "epoll"):
+        rs = byimpl.get(impl, [])
+        cpu = "—" if w.startswith("fanin_") else ", ".join(r["cpu_per_unit"] or "-" for r in rs)
+        print(f"| {w} | {impl} | {', '.join(r['value'] or 'failed' for r in rs)} | {cpu} |")
+PY
+} >"$RESULTS"
+if [ -z "$QUICK" ]; then
+  cp "$RESULTS" "$ROOT/bench/RESULTS.md"
+  log "wrote bench/RESULTS.md (logs in $LOG)"
+else
+  log "BENCH_QUICK: results in $RESULTS (bench/RESULTS.md left alone)"
+fi
