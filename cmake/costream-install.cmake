@@ -7,6 +7,12 @@ install(TARGETS costream EXPORT costream-targets)
 
 set(COSTREAM_CMAKE_DIR "${CMAKE_INSTALL_DATADIR}/cmake/costream")
 install(EXPORT costream-targets NAMESPACE costream:: DESTINATION "${COSTREAM_CMAKE_DIR}")
+# costream::tls in an export set of its own: the package config loads it only
+# where OpenSSL is found, so users without TLS never need OpenSSL.
+if(TARGET costream_tls)
+  install(TARGETS costream_tls EXPORT costream-tls-targets)
+  install(EXPORT costream-tls-targets NAMESPACE costream:: DESTINATION "${COSTREAM_CMAKE_DIR}")
+endif()
 
 configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/costream-config.cmake.in"
   "${PROJECT_BINARY_DIR}/costream-config.cmake"

@@ -84,6 +84,15 @@ inline asio::awaitable<asio::ip::tcp::socket> connect_first(std::vector<asio::ip
   co_return socket;
 }
 
+// The addresses of host:port, in the resolver's order.
+inline asio::awaitable<std::vector<asio::ip::tcp::endpoint>> resolve_tcp(std::string host, std::uint16_t port) {
+  asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto results = co_await resolver.async_resolve(host, std::to_string(port), asio::use_awaitable);
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  co_return endpoints;
+}
+
 inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::endpoint> endpoints,
                                                   connection_options options) {
   auto socket = co_await connect_first(std::move(endpoints), options);
@@ -101,11 +110,7 @@ inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::end
 /// error (e.g. connection_refused); operation_aborted when cancelled.
 [[nodiscard]] inline asio::awaitable<connection> open_connection(std::string host, std::uint16_t port,
                                                                  connection_options options = {}) {
-  auto executor = co_await asio::this_coro::executor;
-  asio::ip::tcp::resolver resolver(executor);
-  auto results = co_await resolver.async_resolve(host, std::to_string(port), asio::use_awaitable);
-  std::vector<asio::ip::tcp::endpoint> endpoints;
-  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  auto endpoints = co_await detail::resolve_tcp(std::move(host), port);
   co_return co_await detail::open_endpoints(std::move(endpoints), std::move(options));
 }
 

@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -55,17 +56,24 @@ inline bool resource_exhausted(const std::error_code& ec) {
 }
 
 /// The shared state of a server. Everything in it is touched on strand_
-/// only, except serving_ (atomic, read anywhere).
-template <class Protocol>
-class server_state : public std::enable_shared_from_this<server_state<Protocol>> {
+/// only, except serving_ (atomic, read anywhere) and upgrade_ (set before
+/// serving starts, then only read).
+///
+/// Stream is the connections' stream: the accepted socket itself, or a
+/// layered stream (ssl::stream) that upgrade_ makes of it (the TLS
+/// handshake) on the connection's strand before the callback runs.
+template <class Protocol, class Stream = typename Protocol::socket>
+class server_state : public std::enable_shared_from_this<server_state<Protocol, Stream>> {
  public:
   using socket_type = typename Protocol::socket;
+  using stream_type = Stream;
   using acceptor_type = typename Protocol::acceptor;
   using endpoint_type = typename Protocol::endpoint;
-  using reader_type = basic_stream_reader<socket_type>;
-  using writer_type = basic_stream_writer<socket_type>;
-  using protocol_type = basic_stream_protocol<socket_type>;
+  using reader_type = basic_stream_reader<Stream>;
+  using writer_type = basic_stream_writer<Stream>;
+  using protocol_type = basic_stream_protocol<Stream>;
   using callback_type = std::function<asio::awaitable<void>(reader_type, writer_type)>;
+  using upgrade_type = std::function<asio::awaitable<std::shared_ptr<protocol_type>>(socket_type)>;
 
   server_state(const asio::any_io_executor& executor, callback_type callback, std::size_t limit,
                bool strand_per_connection, bool no_delay)
@@ -87,6 +95,9 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol>>
   void set_error_handler(server_error_handler h) { error_handler_ = std::move(h); }
   /// Runs once when the server closes (e.g. to remove a Unix socket file).
   void set_close_action(std::function<void()> action) { close_action_ = std::move(action); }
+  /// Makes a connection's protocol of an accepted socket (the TLS
+  /// handshake); required when Stream is not the socket. Set before serving.
+  void set_upgrade(upgrade_type upgrade) { upgrade_ = std::move(upgrade); }
 
   // ---- on strand_ ------------------------------------------------------
 
@@ -152,23 +163,41 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol>>
     if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
       if (no_delay_) socket.set_option(asio::ip::tcp::no_delay(true), ec);
     }
-    std::shared_ptr<protocol_type> protocol;
-    try {
-      protocol = protocol_type::create(std::move(socket), limit_);
-    } catch (...) {
-      report(std::current_exception());
-      return;
+    if constexpr (std::is_same_v<Stream, socket_type>) {
+      std::shared_ptr<protocol_type> protocol;
+      try {
+        protocol = protocol_type::create(std::move(socket), limit_);
+      } catch (...) {
+        report(std::current_exception());
+        return;
+      }
+      ++active_;
+      clients_.push_back(protocol);
+      asio::co_spawn(protocol->get_executor(), run_client(callback_, reader_type(protocol), writer_type(protocol)),
+                     [self = this->shared_from_this()](std::exception_ptr e) {
+                       asio::post(self->strand_, [self, e] { self->client_done(e); });
+                     });
+    } else {
+      // The handshake runs on the connection's strand; its failure reaches
+      // the error handler as a callback's exception would.
+      ++active_;
+      auto executor = socket.get_executor();
+      asio::co_spawn(executor, upgrade_and_run(this->shared_from_this(), callback_, std::move(socket)),
+                     [self = this->shared_from_this()](std::exception_ptr e) {
+                       asio::post(self->strand_, [self, e] { self->client_done(e); });
+                     });
     }
-    ++active_;
-    clients_.push_back(protocol);
-    asio::co_spawn(protocol->get_executor(), run_client(callback_, reader_type(protocol), writer_type(protocol)),
-                   [self = this->shared_from_this()](std::exception_ptr e) {
-                     asio::post(self->strand_, [self, e] { self->client_done(e); });
-                   });
   }
 
   static asio::awaitable<void> run_client(callback_type callback, reader_type reader, writer_type writer) {
     co_await callback(std::move(reader), std::move(writer));
+  }
+
+  static asio::awaitable<void> upgrade_and_run(std::shared_ptr<server_state> self, callback_type callback,
+                                               socket_type socket) {
+    std::shared_ptr<protocol_type> protocol = co_await self->upgrade_(std::move(socket));
+    asio::post(self->strand_, [self, weak = std::weak_ptr<protocol_type>(protocol)] { self->clients_.push_back(weak); });
+    co_await callback(reader_type(protocol), writer_type(protocol));
   }
 
   void client_done(std::exception_ptr e) {
@@ -204,6 +233,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol>>
   std::vector<std::weak_ptr<protocol_type>> clients_;
   server_error_handler error_handler_;
   std::function<void()> close_action_;
+  upgrade_type upgrade_;
   std::optional<asio::steady_timer> pause_timer_;
   event changed_;  // closed_ or active_ changed
 };
@@ -223,11 +253,14 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol>>
 ///
 /// Thread safety: distinct objects: safe; shared objects: safe (every call
 /// is carried out on the server's own strand).
-template <class Protocol>
+///
+/// Stream is the connections' stream type: the accepted socket (the
+/// default), or ssl::stream for a TLS server (costream/tls.hpp).
+template <class Protocol, class Stream = typename Protocol::socket>
 class basic_server {
  public:
   using endpoint_type = typename Protocol::endpoint;
-  using state_type = detail::server_state<Protocol>;
+  using state_type = detail::server_state<Protocol, Stream>;
 
   explicit basic_server(std::shared_ptr<state_type> state) : state_(std::move(state)) {}
   basic_server(basic_server&&) noexcept = default;

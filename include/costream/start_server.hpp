@@ -62,20 +62,20 @@ std::function<asio::awaitable<void>(Reader, Writer)> as_client_coroutine(Callbac
   }
 }
 
-template <class Protocol, class Callback, class Options>
-std::shared_ptr<server_state<Protocol>> make_server_state(const asio::any_io_executor& executor, Callback callback,
-                                                          const Options& options) {
-  using state_type = server_state<Protocol>;
+template <class Protocol, class Stream = typename Protocol::socket, class Callback, class Options>
+std::shared_ptr<server_state<Protocol, Stream>> make_server_state(const asio::any_io_executor& executor,
+                                                                  Callback callback, const Options& options) {
+  using state_type = server_state<Protocol, Stream>;
   return std::make_shared<state_type>(
       executor,
       as_client_coroutine<typename state_type::reader_type, typename state_type::writer_type>(std::move(callback)),
       options.limit, options.strand_per_connection, options.no_delay);
 }
 
-template <class Protocol, class Options>
-void listen_on(detail::server_state<Protocol>& state, const typename Protocol::endpoint& endpoint,
-               const Options& options) {
-  typename Protocol::acceptor acceptor(state.strand());
+template <class State, class Options>
+void listen_on(State& state, const typename State::endpoint_type& endpoint, const Options& options) {
+  using Protocol = typename State::endpoint_type::protocol_type;
+  typename State::acceptor_type acceptor(state.strand());
   acceptor.open(endpoint.protocol());
   if (options.reuse_address) acceptor.set_option(asio::socket_base::reuse_address(true));
   if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
@@ -86,6 +86,39 @@ void listen_on(detail::server_state<Protocol>& state, const typename Protocol::e
   acceptor.listen(options.backlog);
   state.endpoints().push_back(acceptor.local_endpoint());
   state.acceptors().push_back(std::move(acceptor));
+}
+
+/// Binds and listens on every address of host:port (see start_server).
+template <class State>
+asio::awaitable<void> listen_tcp(std::shared_ptr<State> state, std::string host, std::uint16_t port,
+                                 server_options options) {
+  auto executor = co_await asio::this_coro::executor;
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  if (host.empty()) {
+    if (options.family != address_family::ipv6) endpoints.emplace_back(asio::ip::address_v4::any(), port);
+    if (options.family != address_family::ipv4) endpoints.emplace_back(asio::ip::address_v6::any(), port);
+  } else {
+    asio::ip::tcp::resolver resolver(executor);
+    auto results = co_await resolver.async_resolve(host, std::to_string(port), asio::ip::tcp::resolver::passive,
+                                                   asio::use_awaitable);
+    for (const auto& entry : results)
+      if (family_matches(options.family, entry.endpoint())) endpoints.push_back(entry.endpoint());
+  }
+
+  std::error_code first_error = asio::error::host_not_found;
+  for (auto endpoint : endpoints) {
+    // Port 0: every address gets the port the first one was given.
+    if (endpoint.port() == 0 && !state->endpoints().empty()) endpoint.port(state->endpoints().front().port());
+    try {
+      listen_on(*state, endpoint, options);
+    } catch (const std::system_error& e) {
+      // An empty host tolerates a family the machine lacks; an explicit one does not.
+      if (!host.empty() || endpoint.address().is_v4() || e.code() != asio::error::address_family_not_supported)
+        throw;
+      first_error = e.code();
+    }
+  }
+  if (state->acceptors().empty()) throw std::system_error(first_error, "start_server");
 }
 
 }  // namespace detail
@@ -108,33 +141,7 @@ template <class Callback>
                                                    server_options options = {}) {
   auto executor = co_await asio::this_coro::executor;
   auto state = detail::make_server_state<asio::ip::tcp>(executor, std::move(callback), options);
-
-  std::vector<asio::ip::tcp::endpoint> endpoints;
-  if (host.empty()) {
-    if (options.family != address_family::ipv6) endpoints.emplace_back(asio::ip::address_v4::any(), port);
-    if (options.family != address_family::ipv4) endpoints.emplace_back(asio::ip::address_v6::any(), port);
-  } else {
-    asio::ip::tcp::resolver resolver(executor);
-    auto results = co_await resolver.async_resolve(host, std::to_string(port), asio::ip::tcp::resolver::passive,
-                                                   asio::use_awaitable);
-    for (const auto& entry : results)
-      if (detail::family_matches(options.family, entry.endpoint())) endpoints.push_back(entry.endpoint());
-  }
-
-  std::error_code first_error = asio::error::host_not_found;
-  for (auto endpoint : endpoints) {
-    // Port 0: every address gets the port the first one was given.
-    if (endpoint.port() == 0 && !state->endpoints().empty()) endpoint.port(state->endpoints().front().port());
-    try {
-      detail::listen_on(*state, endpoint, options);
-    } catch (const std::system_error& e) {
-      // An empty host tolerates a family the machine lacks; an explicit one does not.
-      if (!host.empty() || endpoint.address().is_v4() || e.code() != asio::error::address_family_not_supported)
-        throw;
-      first_error = e.code();
-    }
-  }
-  if (state->acceptors().empty()) throw std::system_error(first_error, "start_server");
+  co_await detail::listen_tcp(state, std::move(host), port, options);
 
   server result(state);
   if (options.start_serving) result.start_serving();

@@ -14,15 +14,18 @@
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 namespace costream {
@@ -31,6 +34,23 @@ namespace costream {
 /// buffered, resume at 16 KiB.
 inline constexpr std::size_t default_write_high_water = 64 * 1024;
 inline constexpr std::size_t default_write_low_water = default_write_high_water / 4;
+
+/// asyncio's ssl_shutdown_timeout: how long close() waits for a layered
+/// stream's closing handshake (TLS close_notify) before closing the socket.
+inline constexpr std::chrono::milliseconds default_shutdown_timeout{std::chrono::seconds(30)};
+
+namespace detail {
+
+// The closing handshake of a graceful_shutdown stream: its deadline and timer.
+struct shutdown_state {
+  std::chrono::milliseconds timeout = default_shutdown_timeout;
+  std::optional<asio::steady_timer> timer;  // made when the shutdown starts
+  bool started = false;
+};
+
+struct no_shutdown_state {};
+
+}  // namespace detail
 
 /// The adapter between one Asio stream and its reader and writer (asyncio's
 /// StreamReaderProtocol together with the transport it drives).
@@ -56,6 +76,11 @@ inline constexpr std::size_t default_write_low_water = default_write_high_water 
 /// connection is idle. Any other type modelling AsyncReadStream and
 /// AsyncWriteStream (ssl::stream, user streams) is driven through
 /// async_read_some and async_write.
+///
+/// A stream with a closing handshake of its own (ssl::stream: TLS's
+/// close_notify, see detail::graceful_shutdown) gets it on close(), after
+/// the buffer is flushed and before the socket is closed, bounded by
+/// shutdown_timeout(); abort() skips it.
 ///
 /// Users meet it as writer.protocol(); readers and writers hold it, and it is
 /// closed (gracefully, as close()) when the last of them is destroyed.
@@ -151,6 +176,36 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void abort() { connection_lost({}); }
 
   bool is_closing() const noexcept { return closing_ || lost_; }
+
+  /// Streams with a closing handshake (TLS): how long close() waits for it
+  /// (default 30 s, asyncio's ssl_shutdown_timeout). When it passes, the
+  /// socket is closed and wait_closed() reports errc::timed_out.
+  std::chrono::milliseconds shutdown_timeout() const noexcept
+    requires detail::graceful_shutdown<Stream>
+  {
+    return shutdown_.timeout;
+  }
+  void set_shutdown_timeout(std::chrono::milliseconds timeout) noexcept
+    requires detail::graceful_shutdown<Stream>
+  {
+    shutdown_.timeout = timeout;
+  }
+
+  /// For start_tls: hands the stream over to whoever upgrades it, and ends
+  /// this protocol as a local close does (its readers see end of stream, its
+  /// writers a closed connection). The reader's buffered bytes stay in this
+  /// reader; the caller takes them first. Requires an empty write buffer and
+  /// no waiting read (start_tls makes sure of both).
+  Stream release_stream() {
+    Stream stream = std::move(stream_);
+    if constexpr (detail::native_socket<Stream>) {
+      asio::error_code ignored;
+      stream.non_blocking(false, ignored);
+    }
+    closing_ = true;
+    connection_lost({});
+    return stream;
+  }
   bool is_lost() const noexcept { return lost_; }
   /// Why the connection was lost; empty for a local close or a clean end.
   std::error_code lost_error() const noexcept { return lost_error_; }
@@ -358,7 +413,10 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void after_flush() {
     after_progress();
     if (lost_) return;
-    if (closing_) return connection_lost({});
+    if (closing_) {
+      if constexpr (detail::graceful_shutdown<Stream>) return start_shutdown();
+      return connection_lost({});
+    }
     if (eof_requested_ && !eof_sent_) {
       eof_sent_ = true;
       if constexpr (detail::native_socket<Stream>) {
@@ -366,6 +424,27 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
         stream_.shutdown(Stream::shutdown_send, ec);
         if (ec && ec != asio::error::not_connected) connection_lost(ec);
       }
+    }
+  }
+
+  // close() on a stream with a closing handshake: run it, then close the
+  // socket. Only the deadline is reported (wait_closed sees timed_out):
+  // everything written was flushed before it, and a peer that answers
+  // close_notify by closing its socket (or not at all) is normal.
+  void start_shutdown() {
+    if constexpr (detail::graceful_shutdown<Stream>) {
+      if (shutdown_.started) return;
+      shutdown_.started = true;
+      auto self = this->shared_from_this();
+      shutdown_.timer.emplace(executor_, shutdown_.timeout);
+      shutdown_.timer->async_wait([self](const std::error_code& ec) {
+        if (!ec && !self->lost_) self->connection_lost(make_error_code(errc::timed_out));
+      });
+      stream_.async_shutdown([self](const std::error_code&) {
+        if (self->lost_) return;
+        self->shutdown_.timer->cancel();
+        self->connection_lost({});
+      });
     }
   }
 
@@ -397,6 +476,9 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   bool lost_ = false;     // the stream is closed
   std::error_code lost_error_;
   std::optional<detail::event> changed_;  // drain and wait_closed waiters; made on first wait
+  // Only streams with a closing handshake pay for its state.
+  [[no_unique_address]] std::conditional_t<detail::graceful_shutdown<Stream>, detail::shutdown_state,
+                                            detail::no_shutdown_state> shutdown_;
 
   std::atomic<int> handles_{0};
 };

@@ -59,6 +59,25 @@ namespace detail {
 /// file is involved.
 inline bool is_abstract_path(const std::string& path) { return !path.empty() && path[0] == '\0'; }
 
+/// Binds and listens on the Unix socket at `path` (see start_unix_server).
+template <class State>
+void listen_unix(State& state, const std::string& path, const unix_server_options& options) {
+  using protocol = asio::local::stream_protocol;
+  const bool file = !is_abstract_path(path);
+  struct stat before {};
+  if (file && ::stat(path.c_str(), &before) == 0 && S_ISSOCK(before.st_mode)) ::unlink(path.c_str());
+  listen_on(state, protocol::endpoint(path), options);
+
+  struct stat created {};
+  if (file && options.cleanup_socket && ::stat(path.c_str(), &created) == 0) {
+    state.set_close_action([path, dev = created.st_dev, ino = created.st_ino] {
+      // Remove only our own file: another server may have replaced it since.
+      struct stat now {};
+      if (::stat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino) ::unlink(path.c_str());
+    });
+  }
+}
+
 }  // namespace detail
 
 /// Connects to the Unix socket at `path` ("\0name" for Linux's abstract
@@ -89,20 +108,7 @@ template <class Callback>
   using protocol = asio::local::stream_protocol;
   auto executor = co_await asio::this_coro::executor;
   auto state = detail::make_server_state<protocol>(executor, std::move(callback), options);
-
-  const bool file = !detail::is_abstract_path(path);
-  struct stat before {};
-  if (file && ::stat(path.c_str(), &before) == 0 && S_ISSOCK(before.st_mode)) ::unlink(path.c_str());
-  detail::listen_on(*state, protocol::endpoint(path), options);
-
-  struct stat created {};
-  if (file && options.cleanup_socket && ::stat(path.c_str(), &created) == 0) {
-    state->set_close_action([path, dev = created.st_dev, ino = created.st_ino] {
-      // Remove only our own file: another server may have replaced it since.
-      struct stat now {};
-      if (::stat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino) ::unlink(path.c_str());
-    });
-  }
+  detail::listen_unix(*state, path, options);
 
   unix_server result(state);
   if (options.start_serving) result.start_serving();

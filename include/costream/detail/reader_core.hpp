@@ -55,6 +55,8 @@ class reader_core {
   std::exception_ptr exception() const noexcept { return exception_; }
   bool has_exception() const noexcept { return exception_ != nullptr; }
   void attach(reader_source* source) noexcept { source_ = source; }
+  /// A read is waiting for data (inside wait_for_data).
+  bool waiting() const noexcept { return waiting_; }
 
   /// The stored exception as an error code, for the no-throw forms.
   std::error_code exception_code() const noexcept { return exception_code_; }

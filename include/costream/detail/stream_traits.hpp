@@ -28,6 +28,17 @@ concept native_socket = requires(S& s, asio::error_code& ec, asio::mutable_buffe
   s.close(ec);
 };
 
+// A completion handler used only to ask whether a stream has async_shutdown.
+struct shutdown_probe {
+  void operator()(const asio::error_code&) const noexcept {}
+};
+
+/// A layered stream that ends with a closing handshake of its own before
+/// the socket is closed (ssl::stream's async_shutdown sends TLS's
+/// close_notify): close() runs it, bounded by the protocol's shutdown timeout.
+template <class S>
+concept graceful_shutdown = requires(S& s) { s.async_shutdown(shutdown_probe{}); };
+
 /// Anything modelling Asio's AsyncReadStream and AsyncWriteStream.
 template <class S>
 concept async_stream = requires(S& s) {
