@@ -298,6 +298,9 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
 
  private:
   static constexpr std::size_t read_chunk = 64 * 1024;
+  // Reads completed without suspending before fill() yields to the executor.
+  static constexpr unsigned max_reads_without_wait = 16;
+  unsigned reads_without_wait_ = 0;
 
   // ---- reading -------------------------------------------------------------
 
@@ -314,9 +317,17 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
       for (;;) {
         char* room = buffer.prepare(chunk);
         asio::error_code ec;
-        const std::size_t n = stream_.read_some(asio::buffer(room, buffer.writable()), ec);
+        const std::size_t n = stream_.read_some(asio::buffer(room, chunk), ec);
         if (!ec) {
           reader_.commit_data(n);
+          // A peer that keeps the socket full would let this coroutine read
+          // on without ever suspending, starving every other connection on
+          // the executor (asyncio gives each receive its own callback). After
+          // a run of reads that needed no wait, let the others run once.
+          if (++reads_without_wait_ == max_reads_without_wait) {
+            reads_without_wait_ = 0;
+            co_await asio::post(stream_.get_executor(), asio::use_awaitable);
+          }
           co_return std::error_code{};
         }
         if (!detail::would_block(ec)) {
@@ -324,13 +335,14 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
           co_return std::error_code{};
         }
         buffer.release();  // an idle connection holds no input buffer
+        reads_without_wait_ = 0;
         auto [wait_ec] = co_await stream_.async_wait(Stream::wait_read, compat::use_tuple);
         if (lost_) co_return std::error_code{};
         if (wait_ec) co_return wait_ec;
       }
     } else {
       char* room = buffer.prepare(chunk);
-      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(room, buffer.writable()), compat::use_tuple);
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(room, chunk), compat::use_tuple);
       reader_.commit_data(n);
       if (n != 0 || lost_) co_return std::error_code{};
       if (ec == asio::error::operation_aborted) co_return ec;

@@ -35,6 +35,7 @@ class byte_buffer {
     std::swap(capacity_, other.capacity_);
     std::swap(begin_, other.begin_);
     std::swap(end_, other.end_);
+    std::swap(consumed_total_, other.consumed_total_);
   }
 
   std::size_t size() const noexcept { return end_ - begin_; }
@@ -46,10 +47,18 @@ class byte_buffer {
   /// Drops the first n bytes (n <= size()).
   void consume(std::size_t n) noexcept {
     begin_ += n;
+    consumed_total_ += n;
     if (begin_ == end_) begin_ = end_ = 0;
   }
 
-  void clear() noexcept { begin_ = end_ = 0; }
+  void clear() noexcept {
+    consumed_total_ += size();
+    begin_ = end_ = 0;
+  }
+
+  /// How many bytes were ever taken from the front. A read that remembers a
+  /// position in the buffer across a wait shifts it by what others took.
+  std::size_t consumed_total() const noexcept { return consumed_total_; }
 
   /// Frees the storage if nothing is buffered.
   void release() noexcept {
@@ -105,6 +114,7 @@ class byte_buffer {
   std::size_t capacity_ = 0;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  std::size_t consumed_total_ = 0;
 };
 
 }  // namespace costream::detail

@@ -64,13 +64,25 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
   return false;
 }
 
+// Waits for more data for a scan that has looked at the buffer up to
+// `offset`. A read that needs no wait may run meanwhile (read(n) while a
+// readline waits is allowed) and take bytes from the front: the scan
+// position moves back by as many, so no separator is missed.
+inline asio::awaitable<std::error_code> wait_to_rescan(const std::shared_ptr<reader_core>& core, std::size_t& offset) {
+  const std::size_t taken_before = core->buffer().consumed_total();
+  const std::error_code ec = co_await reader_core::wait_for_data(core, 1);
+  const std::size_t taken = core->buffer().consumed_total() - taken_before;
+  offset = offset > taken ? offset - taken : 0;
+  co_return ec;
+}
+
 inline asio::awaitable<std::string> readuntil_op(std::shared_ptr<reader_core> core, separator_set separators,
                                                  read_report report) {
   read_status status;
   std::string data;
   std::size_t offset = 0;
   while (!readuntil_scan(*core, separators, offset, status, data)) {
-    status.ec = co_await reader_core::wait_for_data(core, 1);
+    status.ec = co_await wait_to_rescan(core, offset);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));
@@ -109,7 +121,7 @@ inline asio::awaitable<std::string> readline_op(std::shared_ptr<reader_core> cor
   if (!core->discarding_line) {
     std::size_t offset = 0;
     while (!readuntil_scan(*core, newline, offset, status, line)) {
-      status.ec = co_await reader_core::wait_for_data(core, 1);
+      status.ec = co_await wait_to_rescan(core, offset);
       if (status.ec) break;
     }
     // A stored exception is raised as it is, whatever its code: a stored
@@ -117,9 +129,22 @@ inline asio::awaitable<std::string> readline_op(std::shared_ptr<reader_core> cor
     if (!status.stored && status.ec == errc::incomplete_read) {
       status = {};  // at end of stream readline returns the partial line
     } else if (!status.stored && status.ec == errc::limit_overrun) {
-      status = {};
-      core->discarding_line = true;
-      core->discarded = 0;
+      const byte_buffer& buffer = core->buffer();
+      const bool line_end_buffered = std::memchr(buffer.data(), '\n', buffer.size()) != nullptr;
+      if (!line_end_buffered && take_stored_exception(*core, status)) {
+        // Dropping the line would need more data and an error is stored:
+        // raise it and leave the bytes buffered, as every read the buffer
+        // cannot complete does.
+      } else if (!line_end_buffered && core->waiting()) {
+        // Dropping the line would need to wait while another read waits:
+        // report the misuse without touching the buffer.
+        status = {};
+        status.ec = errc::concurrent_read;
+      } else {
+        status = {};
+        core->discarding_line = true;
+        core->discarded = 0;
+      }
     }
   }
   if (core->discarding_line) co_await discard_line(core, status);
