@@ -15,6 +15,7 @@
 #include <costream/server.hpp>
 #include <costream/start_server.hpp>
 #include <costream/timeout.hpp>
+#include <costream/with_error_code.hpp>
 #if defined(ASIO_HAS_LOCAL_SOCKETS)
 #include <costream/unix.hpp>
 #endif

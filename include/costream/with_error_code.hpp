@@ -1,0 +1,61 @@
+// costream/with_error_code.hpp: await any operation for an error code instead of an exception.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_WITH_ERROR_CODE_HPP
+#define COSTREAM_WITH_ERROR_CODE_HPP
+
+#include <costream/compat.hpp>
+
+#include <optional>
+#include <system_error>
+#include <utility>
+
+namespace costream {
+
+/// Awaits `op` and turns a std::system_error it throws into `ec`: the no-throw
+/// form of every operation that has none of its own (open_connection,
+/// start_server, open_unix_connection, start_tls, serve_forever, ...).
+///
+/// Returns the result, or std::nullopt with `ec` set to the error's code
+/// (Asio's code for network failures, costream::errc for the library's own,
+/// errc::timed_out from with_timeout). `ec` is cleared on success. Other
+/// exceptions (std::bad_alloc, a user callback's own exception types)
+/// propagate.
+///
+/// The reads' own error_code forms (`reader.readexactly(n, ec)`) carry more:
+/// the partial bytes of an incomplete read and readuntil's consumed count.
+/// Prefer them for reads; through with_error_code an incomplete_read_error
+/// becomes errc::incomplete_read and its partial bytes are lost to the
+/// caller.
+///
+/// Cancellation: as `op`; a cancelled operation gives operation_aborted.
+///
+/// Example:
+///
+///     std::error_code ec;
+///     auto conn = co_await costream::with_error_code(costream::open_connection(host, port), ec);
+///     if (!conn) log("connect failed: " + ec.message());
+template <class T>
+[[nodiscard]] asio::awaitable<std::optional<T>> with_error_code(asio::awaitable<T> op, std::error_code& ec) {
+  ec.clear();
+  try {
+    co_return co_await std::move(op);
+  } catch (const std::system_error& e) {
+    ec = e.code();
+  }
+  co_return std::nullopt;
+}
+
+/// The form for operations that return nothing (drain, wait_closed,
+/// serve_forever): sets `ec` instead of throwing.
+[[nodiscard]] inline asio::awaitable<void> with_error_code(asio::awaitable<void> op, std::error_code& ec) {
+  ec.clear();
+  try {
+    co_await std::move(op);
+  } catch (const std::system_error& e) {
+    ec = e.code();
+  }
+}
+
+}  // namespace costream
+
+#endif
