@@ -6,6 +6,7 @@
 #include <costream/compat.hpp>
 #include <costream/connection.hpp>
 #include <costream/detail/happy_eyeballs.hpp>
+#include <costream/timeout.hpp>
 
 #include <asio/error.hpp>
 #include <asio/ip/tcp.hpp>
@@ -43,6 +44,10 @@ struct connection_options {
   /// family leading (asyncio's interleave). Defaults to 1 when
   /// happy_eyeballs_delay is set, as asyncio does; 0 keeps the resolver's order.
   std::optional<std::size_t> interleave;
+  /// Give up connecting after this long (resolving not included): the
+  /// attempts are cancelled and closed, and open_connection throws
+  /// errc::timed_out. Unset: the system's connect timeout (minutes).
+  std::optional<std::chrono::milliseconds> connect_timeout;
 };
 
 namespace detail {
@@ -76,12 +81,19 @@ inline asio::awaitable<asio::ip::tcp::socket> connect_first(std::vector<asio::ip
   // a delay that never passes.
   const auto delay = options.happy_eyeballs_delay ? std::chrono::steady_clock::duration(*options.happy_eyeballs_delay)
                                                   : std::chrono::steady_clock::duration::max();
-  asio::ip::tcp::socket socket = co_await connect_staggered(
-      std::move(endpoints), delay,
-      [&](asio::ip::tcp::socket& s, const asio::ip::tcp::endpoint& e) { return prepare_socket(s, e, options); });
+  auto prepare = [&](asio::ip::tcp::socket& s, const asio::ip::tcp::endpoint& e) {
+    return prepare_socket(s, e, options);
+  };
+  auto attempts = connect_staggered(std::move(endpoints), delay, prepare);
+  std::optional<asio::ip::tcp::socket> socket;
+  if (options.connect_timeout) {
+    socket.emplace(co_await with_timeout(std::move(attempts), *options.connect_timeout));
+  } else {
+    socket.emplace(co_await std::move(attempts));
+  }
   std::error_code ec;
-  if (options.no_delay) socket.set_option(asio::ip::tcp::no_delay(true), ec);
-  co_return socket;
+  if (options.no_delay) socket->set_option(asio::ip::tcp::no_delay(true), ec);
+  co_return std::move(*socket);
 }
 
 // The addresses of host:port, in the resolver's order.

@@ -32,6 +32,10 @@ struct server_options {
   int backlog = 100;
   /// SO_REUSEADDR (asyncio's default on POSIX): restart on a port in TIME_WAIT.
   bool reuse_address = true;
+  /// SO_REUSEPORT (Linux): several servers, in one process or several, may
+  /// listen on the same port, and the kernel spreads connections over them;
+  /// the way to scale one server over cores (one io_context per thread).
+  bool reuse_port = false;
   /// Restrict an empty or resolved host to one family.
   address_family family = address_family::any;
   /// Set TCP_NODELAY on accepted sockets (asyncio does by default).
@@ -78,6 +82,13 @@ void listen_on(State& state, const typename State::endpoint_type& endpoint, cons
   typename State::acceptor_type acceptor(state.strand());
   acceptor.open(endpoint.protocol());
   if (options.reuse_address) acceptor.set_option(asio::socket_base::reuse_address(true));
+  if constexpr (requires { options.reuse_port; }) {
+#if defined(SO_REUSEPORT)
+    if (options.reuse_port) acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+#else
+    if (options.reuse_port) throw std::system_error(asio::error::operation_not_supported, "reuse_port");
+#endif
+  }
   if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
     // One socket per family: the IPv6 one must not also claim IPv4.
     if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true));
@@ -142,6 +153,27 @@ template <class Callback>
   auto executor = co_await asio::this_coro::executor;
   auto state = detail::make_server_state<asio::ip::tcp>(executor, std::move(callback), options);
   co_await detail::listen_tcp(state, std::move(host), port, options);
+
+  server result(state);
+  if (options.start_serving) result.start_serving();
+  co_return result;
+}
+
+/// Starts one server listening on every address of each host (asyncio's
+/// sequence of hosts), all on one port: port 0 picks a free port for the
+/// first address and reuses it for the others.
+///
+/// Throws std::system_error when resolving or binding any of them fails.
+template <class Callback>
+[[nodiscard]] asio::awaitable<server> start_server(Callback callback, std::vector<std::string> hosts,
+                                                   std::uint16_t port, server_options options = {}) {
+  auto executor = co_await asio::this_coro::executor;
+  auto state = detail::make_server_state<asio::ip::tcp>(executor, std::move(callback), options);
+  for (auto& host : hosts) {
+    const std::uint16_t this_port = state->endpoints().empty() ? port : state->endpoints().front().port();
+    co_await detail::listen_tcp(state, std::move(host), this_port, options);
+  }
+  if (state->acceptors().empty()) throw std::system_error(asio::error::host_not_found, "start_server");
 
   server result(state);
   if (options.start_serving) result.start_serving();

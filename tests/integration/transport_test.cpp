@@ -270,3 +270,106 @@ TEST_CASE("open_connection reports the last error when every address refuses", "
     CHECK(code == asio::error::connection_refused);
   });
 }
+
+TEST_CASE("connect_timeout gives up on an address that never answers with errc::timed_out", "[tcp][timeout]") {
+  std::error_code ec;
+  std::chrono::steady_clock::duration took{};
+  test::run([&]() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    // A listener whose accept queue is full: the kernel drops further SYNs.
+    tcp::acceptor stuck(executor, tcp::v4());
+    stuck.bind({asio::ip::make_address("127.0.0.1"), 0});
+    stuck.listen(0);
+    tcp::socket filler(executor);
+    filler.connect(stuck.local_endpoint());  // the queue (backlog 0 holds one) is full now
+
+    connection_options options;
+    options.connect_timeout = 200ms;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      auto connection = co_await open_connection(stuck.local_endpoint(), options);
+      (void)connection;
+    } catch (const std::system_error& e) {
+      ec = e.code();
+    }
+    took = std::chrono::steady_clock::now() - start;
+  });
+  CHECK(ec == errc::timed_out);
+  CHECK(took >= 190ms);
+  CHECK(took < 5s);
+}
+
+TEST_CASE("reuse_port lets two servers listen on one port and both get connections", "[tcp][server]") {
+  int first_served = 0, second_served = 0;
+  test::run([&]() -> asio::awaitable<void> {
+    server_options options;
+    options.reuse_port = true;
+    auto count_first = [&](stream_reader, stream_writer writer) {
+      ++first_served;
+      writer.write("first\n");
+    };
+    auto count_second = [&](stream_reader, stream_writer writer) {
+      ++second_served;
+      writer.write("second\n");
+    };
+    auto first = co_await start_server(count_first, "127.0.0.1", 0, options);
+    const auto port = first.sockets()[0].port();
+    auto second = co_await start_server(count_second, "127.0.0.1", port, options);
+    CHECK(second.sockets()[0].port() == port);
+    // The kernel spreads connections by a hash of the peer's address and port;
+    // enough connections reach both servers.
+    for (int i = 0; i < 64 && (first_served == 0 || second_served == 0); ++i) {
+      auto [reader, writer] = co_await open_connection("127.0.0.1", port);
+      const std::string reply = co_await reader.readline();
+      CHECK((reply == "first\n" || reply == "second\n"));
+    }
+  });
+  CHECK(first_served > 0);
+  CHECK(second_served > 0);
+}
+
+TEST_CASE("start_server with a list of hosts listens on each, all on one port", "[tcp][server][ipv6]") {
+  if (!have_ipv6_loopback()) FAIL("this machine has no ::1; the test listens on 127.0.0.1 and ::1");
+  std::vector<std::string> replies;
+  test::run([&]() -> asio::awaitable<void> {
+    auto greet = [](stream_reader, stream_writer writer) { writer.write(writer.local_endpoint().address().to_string() + "\n"); };
+    std::vector<std::string> hosts{"127.0.0.1", "::1"};
+    auto server = co_await start_server(greet, hosts, 0);
+    REQUIRE(server.sockets().size() == 2);
+    CHECK(server.sockets()[0].port() == server.sockets()[1].port());
+    for (const auto& endpoint : server.sockets()) {
+      auto [reader, writer] = co_await open_connection(endpoint);
+      replies.push_back(co_await reader.readline());
+    }
+  });
+  CHECK(replies == std::vector<std::string>{"127.0.0.1\n", "::1\n"});
+}
+
+TEST_CASE("the reader and writer work over any Asio stream: both ends of local::connect_pair", "[stream]") {
+  std::string line, block, rest;
+  bool eof = false;
+  test::run([&]() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    asio::local::stream_protocol::socket a(executor), b(executor);
+    asio::local::connect_pair(a, b);
+    auto left = make_connection(std::move(a), 1024);
+    auto right = make_connection(std::move(b), 1024);
+    left.writer.write("hello over a socket pair\n");
+    left.writer.write(std::string(100000, 'x'));
+    left.writer.write_eof();
+    co_await left.writer.drain();
+    line = co_await right.reader.readline();
+    block = co_await right.reader.readexactly(100000);
+    rest = co_await right.reader.read();
+    eof = right.reader.at_eof();
+    // And back the other way, after the half-close.
+    right.writer.write("reply\n");
+    right.writer.close();
+    const std::string reply = co_await left.reader.readline();
+    CHECK(reply == "reply\n");
+  });
+  CHECK(line == "hello over a socket pair\n");
+  CHECK(block == std::string(100000, 'x'));
+  CHECK(rest.empty());
+  CHECK(eof);
+}
