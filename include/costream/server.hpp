@@ -203,8 +203,13 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   void client_done(std::exception_ptr e) {
     --active_;
     if (e) report(e);
-    std::erase_if(clients_, [](const std::weak_ptr<protocol_type>& w) { return w.expired(); });
-    changed_.notify_all();
+    // Forgetting finished clients is a pass over the list: do it once at
+    // least half the entries may be stale, so churn stays O(1) per client.
+    if (clients_.size() > 2 * active_ + 16)
+      std::erase_if(clients_, [](const std::weak_ptr<protocol_type>& w) { return w.expired(); });
+    // Only wait_closed (on a closed server) waits for the last client; waking
+    // the waiters on every client's end would cost a timer per connection.
+    if (closed_ && active_ == 0) changed_.notify_all();
   }
 
   void report(std::exception_ptr e) {
