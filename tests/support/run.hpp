@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <exception>
+#include <cstdlib>
 #include <functional>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 
@@ -45,6 +47,17 @@ void run(MakeCoroutine make, std::chrono::milliseconds deadline = std::chrono::s
   }
   if (!done) throw std::runtime_error("test coroutine did not finish within the deadline");
   if (failure) std::rethrow_exception(failure);
+}
+
+/// Exit code CTest reads as "skipped" (SKIP_RETURN_CODE): a test that cannot
+/// run on this machine says why and is reported as skipped, never as passed.
+inline constexpr int skip_exit_code = 77;
+
+/// Ends the test process as skipped, printing the reason. Each test case
+/// runs in a process of its own under CTest, so only this case is skipped.
+[[noreturn]] inline void skip(const std::string& reason) {
+  std::cout << "SKIPPED: " << reason << std::endl;
+  std::_Exit(skip_exit_code);
 }
 
 /// Sleeps on the awaiting coroutine's executor.
