@@ -363,3 +363,19 @@ TEST_CASE("a readline that fails with concurrent_read leaves an over-long line b
   CHECK(text(check.outcomes()[0]) == data("aaaaabbbbb"));
   CHECK(check.failure() == "");
 }
+
+// Found by the fuzzer in CI (fuzz/corpus/reader/crash-concurrent-readline-while-discarding).
+TEST_CASE("a readline that goes on discarding while another read waits leaves the buffer to that read",
+          "[property][readline]") {
+  test::reader_check check(4);
+  check.start(request(read_kind::readline));  // waits
+  check.feed_data("ababcdef");                // over the limit: #0 starts discarding
+  check.cancel();                             // #0 ends, the reader goes on discarding later
+  check.start(request(read_kind::read_all));  // waits for end of stream
+  check.feed_data("hhhhhhhhhh");
+  check.start(request(read_kind::readline));  // would wait: concurrent_read, buffer untouched
+  CHECK(check.failure() == "");
+  CHECK(check.reader().buffered() == "hhhhhhhhhh");
+  check.finish();
+  CHECK(check.failure() == "");
+}

@@ -102,6 +102,12 @@ inline asio::awaitable<void> discard_line(std::shared_ptr<reader_core> core, rea
       buffer.consume(at + 1);
       break;
     }
+    if (core->waiting() && !core->eof() && !core->has_exception()) {
+      // Going on would mean waiting while another read waits: report the
+      // misuse and leave the buffer to that read (discarding goes on later).
+      status.ec = errc::concurrent_read;
+      co_return;
+    }
     core->discarded += buffer.size();
     buffer.clear();
     if (take_stored_exception(*core, status)) co_return;
