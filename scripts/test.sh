@@ -17,6 +17,7 @@ for config in $configs; do
   start=$SECONDS
   cmake --preset "$config" >/dev/null
   cmake --build --preset "$config" -j "$(jobs)"
+  echo "=== costream: $config built in $((SECONDS - start)) s; testing ==="
+  # ctest is the last command of each configuration: its summary ends the run.
   (cd "build/$config" && ctest -j "$(jobs)" --timeout 300 --output-on-failure)
-  echo "=== costream: $config passed in $((SECONDS - start)) s ==="
 done
