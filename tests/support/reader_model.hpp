@@ -32,7 +32,7 @@
 // waits. It never remembers how far a search got and never cares how the
 // bytes were chunked; it rescans the whole buffer each time it is asked.
 //
-// The rules are asyncio's (../../../shared/ASYNCIO_SEMANTICS.md) with
+// The rules are asyncio's (CPython 3.13 streams.py) with
 // costream's two documented departures (README, stream_reader.hpp):
 //   1. buffered bytes come before a stored error: a read the buffer can
 //      complete succeeds; one it cannot raises the error and leaves every
