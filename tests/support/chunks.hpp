@@ -47,29 +47,38 @@ inline std::vector<chunking> chunkings(std::string_view input) {
   return all;
 }
 
+/// Bytes as a C string literal, long ones shortened.
+inline std::string quote(std::string_view bytes) {
+  std::string out = "\"";
+  const std::size_t shown = bytes.size() > 72 ? 60 : bytes.size();
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(c));
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (shown < bytes.size()) out += "...(" + std::to_string(bytes.size()) + " bytes)";
+  return out;
+}
+
 /// A chunking as text for INFO: each piece quoted, control bytes escaped.
 inline std::string describe(const chunking& chunks) {
   std::string out;
   for (const std::string& piece : chunks) {
     if (!out.empty()) out += ' ';
-    out += '"';
-    for (unsigned char c : piece) {
-      if (c == '\n') {
-        out += "\\n";
-      } else if (c == '\r') {
-        out += "\\r";
-      } else if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
-      } else if (c < 0x20 || c >= 0x7f) {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(c));
-        out += hex;
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
-    out += '"';
+    out += quote(piece);
   }
   return out.empty() ? std::string("(nothing)") : out;
 }

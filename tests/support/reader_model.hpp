@@ -5,6 +5,8 @@
 
 #include <costream/costream.hpp>
 
+#include "support/chunks.hpp"
+
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
@@ -98,32 +100,6 @@ inline std::exception_ptr make_stored_error(stored_error e) {
 
 // ---------------------------------------------------------------------------
 // Descriptions, for failure messages.
-
-/// Bytes as a C string literal, long ones shortened.
-inline std::string quote(std::string_view bytes) {
-  std::string out = "\"";
-  const std::size_t shown = bytes.size() > 72 ? 60 : bytes.size();
-  for (std::size_t i = 0; i < shown; ++i) {
-    const auto c = static_cast<unsigned char>(bytes[i]);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(c));
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-  if (shown < bytes.size()) out += "...(" + std::to_string(bytes.size()) + " bytes)";
-  return out;
-}
 
 inline std::string describe(const std::error_code& ec) {
   if (!ec) return "ok";

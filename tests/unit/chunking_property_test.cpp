@@ -122,7 +122,7 @@ property_case random_case(std::uint64_t seed) {
   return c;
 }
 
-using chunking = std::vector<std::string>;
+using test::chunking;
 
 // Whole, byte by byte, three random cuttings, and one with empty pieces
 // (ignored by feed_data, which must then wake nobody).
@@ -145,11 +145,7 @@ std::vector<chunking> chunkings_of(const std::string& input, std::uint64_t seed)
   return all;
 }
 
-std::string describe(const chunking& pieces) {
-  std::string out;
-  for (const std::string& p : pieces) out += (out.empty() ? "" : " ") + test::quote(p);
-  return out.empty() ? "(nothing)" : out;
-}
+std::string describe(const chunking& pieces) { return test::describe(pieces); }
 
 std::string describe(const property_case& c) {
   std::string out = "limit " + std::to_string(c.limit) + ", input " + test::quote(c.input) + ", end ";
