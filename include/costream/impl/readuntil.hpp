@@ -13,6 +13,16 @@
 
 namespace costream::detail {
 
+// How far a scan has looked: `offset` bytes from the front of the buffer as
+// it was when the buffer had given up `consumed_total` bytes in all. A read
+// that needs no wait may run while a readuntil waits (read(n) while a
+// readline waits is allowed) and take bytes from the front; the scan then
+// moves back by as many, so no separator is missed.
+struct scan_position {
+  std::size_t offset = 0;
+  std::size_t consumed_total = 0;
+};
+
 // One look at the buffer for asyncio's readuntil, with one departure: a
 // stored exception is raised only when the buffer cannot complete the read.
 // `offset` remembers how far the buffer holds no separator, so no byte is
@@ -23,7 +33,7 @@ namespace costream::detail {
 // over: `line` holds the line (separator included) and status no error; or
 // status says limit_overrun (data stays), incomplete_read (`line` holds the
 // whole buffer, taken out) or the stored exception (data stays).
-inline bool readuntil_scan(reader_core& core, const separator_set& separators, std::size_t& offset,
+inline bool readuntil_scan(reader_core& core, const separator_set& separators, scan_position& position,
                            read_status& status, std::string& line) {
   if (!separators.valid()) {
     status.ec = errc::empty_separator;
@@ -31,6 +41,10 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
   }
   const std::size_t limit = core.limit();
   byte_buffer& buffer = core.buffer();
+  const std::size_t taken = buffer.consumed_total() - position.consumed_total;
+  position.consumed_total = buffer.consumed_total();
+  std::size_t& offset = position.offset;
+  offset = offset > taken ? offset - taken : 0;
   const std::string_view bytes = buffer.view();
   if (bytes.size() - offset >= separators.min_size()) {
     const separator_match match = separators.find(bytes, offset);
@@ -64,25 +78,13 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
   return false;
 }
 
-// Waits for more data for a scan that has looked at the buffer up to
-// `offset`. A read that needs no wait may run meanwhile (read(n) while a
-// readline waits is allowed) and take bytes from the front: the scan
-// position moves back by as many, so no separator is missed.
-inline asio::awaitable<std::error_code> wait_to_rescan(const std::shared_ptr<reader_core>& core, std::size_t& offset) {
-  const std::size_t taken_before = core->buffer().consumed_total();
-  const std::error_code ec = co_await reader_core::wait_for_data(core, 1);
-  const std::size_t taken = core->buffer().consumed_total() - taken_before;
-  offset = offset > taken ? offset - taken : 0;
-  co_return ec;
-}
-
 inline asio::awaitable<std::string> readuntil_op(std::shared_ptr<reader_core> core, separator_set separators,
                                                  read_report report) {
   read_status status;
   std::string data;
-  std::size_t offset = 0;
-  while (!readuntil_scan(*core, separators, offset, status, data)) {
-    status.ec = co_await wait_to_rescan(core, offset);
+  scan_position position;
+  while (!readuntil_scan(*core, separators, position, status, data)) {
+    status.ec = co_await reader_core::wait_for_data(core, 1);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));
@@ -125,9 +127,9 @@ inline asio::awaitable<std::string> readline_op(std::shared_ptr<reader_core> cor
   read_status status;
   std::string line;
   if (!core->discarding_line) {
-    std::size_t offset = 0;
-    while (!readuntil_scan(*core, newline, offset, status, line)) {
-      status.ec = co_await wait_to_rescan(core, offset);
+    scan_position position;
+    while (!readuntil_scan(*core, newline, position, status, line)) {
+      status.ec = co_await reader_core::wait_for_data(core, 1);
       if (status.ec) break;
     }
     // A stored exception is raised as it is, whatever its code: a stored
