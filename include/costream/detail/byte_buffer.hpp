@@ -12,6 +12,78 @@
 
 namespace costream::detail {
 
+/// A few freed buffer blocks kept per thread. Buffers give their storage back
+/// whenever they are empty (so an idle connection holds none); without this
+/// cache a busy connection would return a block to malloc and ask for it
+/// again on every read that finds the socket empty and on every flush, and
+/// glibc would trim and regrow its heap each time. Bounded: at most `slots`
+/// blocks of at most `max_block` bytes per thread.
+class block_cache {
+ public:
+  static constexpr std::size_t slots = 8;
+  static constexpr std::size_t min_block = 4 * 1024;
+  static constexpr std::size_t max_block = 256 * 1024;
+
+  // Trivially destructible, so buffers destroyed while the thread exits
+  // (after the cache was emptied) can still call it: they free directly.
+  static block_cache& local() noexcept {
+    static thread_local block_cache cache;
+    return cache;
+  }
+
+  /// A cached block of at least n bytes, or null; its size in `capacity`.
+  char* take(std::size_t n, std::size_t& capacity) noexcept {
+    for (std::size_t i = count_; i-- > 0;) {
+      if (blocks_[i].capacity >= n) {
+        char* data = blocks_[i].data;
+        capacity = blocks_[i].capacity;
+        blocks_[i] = blocks_[--count_];
+        return data;
+      }
+    }
+    return nullptr;
+  }
+
+  /// Keeps the block if there is room and it is of a size worth keeping;
+  /// otherwise frees it.
+  void give(char* data, std::size_t capacity) noexcept {
+    if (closed_ || count_ == slots || capacity < min_block || capacity > max_block) {
+      std::free(data);
+      return;
+    }
+    if (!reaper_registered_) {
+      static thread_local reaper frees_at_thread_exit;
+      (void)frees_at_thread_exit;
+      reaper_registered_ = true;
+    }
+    blocks_[count_++] = {data, capacity};
+  }
+
+ private:
+  struct block {
+    char* data;
+    std::size_t capacity;
+  };
+  // Frees the cached blocks when the thread exits; from then on the cache
+  // keeps nothing.
+  struct reaper {
+    reaper() noexcept {}
+    reaper(const reaper&) = delete;
+    reaper& operator=(const reaper&) = delete;
+    ~reaper() {
+      block_cache& cache = local();
+      for (std::size_t i = 0; i < cache.count_; ++i) std::free(cache.blocks_[i].data);
+      cache.count_ = 0;
+      cache.closed_ = true;
+    }
+  };
+
+  block blocks_[slots] = {};
+  std::size_t count_ = 0;
+  bool closed_ = false;
+  bool reaper_registered_ = false;
+};
+
 /// A contiguous byte queue: bytes are appended at the end and consumed from
 /// the front. Consuming only moves an index, and the live bytes are moved to
 /// the front only when room is needed at the end, so a read never shifts the
@@ -28,7 +100,9 @@ class byte_buffer {
     byte_buffer(std::move(other)).swap(*this);
     return *this;
   }
-  ~byte_buffer() { std::free(data_); }
+  ~byte_buffer() {
+    if (data_ != nullptr) block_cache::local().give(data_, capacity_);
+  }
 
   void swap(byte_buffer& other) noexcept {
     std::swap(data_, other.data_);
@@ -60,10 +134,11 @@ class byte_buffer {
   /// position in the buffer across a wait shifts it by what others took.
   std::size_t consumed_total() const noexcept { return consumed_total_; }
 
-  /// Frees the storage if nothing is buffered.
+  /// Gives the storage back (to the thread's block cache) if nothing is
+  /// buffered.
   void release() noexcept {
     if (empty() && data_ != nullptr) {
-      std::free(data_);
+      block_cache::local().give(data_, capacity_);
       data_ = nullptr;
       capacity_ = 0;
       clear();
@@ -84,12 +159,17 @@ class byte_buffer {
       std::size_t want = capacity_ * 2;
       if (want < live + n) want = live + n;
       if (want < min_capacity) want = min_capacity;
-      char* fresh = static_cast<char*>(std::malloc(want));
-      if (fresh == nullptr) throw std::bad_alloc();
+      std::size_t got = 0;
+      char* fresh = block_cache::local().take(want, got);
+      if (fresh == nullptr) {
+        fresh = static_cast<char*>(std::malloc(want));
+        if (fresh == nullptr) throw std::bad_alloc();
+        got = want;
+      }
       if (live != 0) std::memcpy(fresh, data_ + begin_, live);
-      std::free(data_);
+      if (data_ != nullptr) block_cache::local().give(data_, capacity_);
       data_ = fresh;
-      capacity_ = want;
+      capacity_ = got;
     }
     begin_ = 0;
     end_ = live;
