@@ -301,6 +301,13 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   // Reads completed without suspending before fill() yields to the executor.
   static constexpr unsigned max_reads_without_wait = 16;
   unsigned reads_without_wait_ = 0;
+  // The last read returned less than it asked for: the socket's receive
+  // queue was empty then, so the next fill waits for readiness first instead
+  // of paying a read that would only say EAGAIN (the wait reports data that
+  // arrived meanwhile at once).
+  bool drained_ = false;
+
+  std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
 
   // ---- reading -------------------------------------------------------------
 
@@ -315,11 +322,20 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     detail::byte_buffer& buffer = reader_.buffer();
     if constexpr (detail::native_socket<Stream>) {
       for (;;) {
+        if (drained_) {
+          drained_ = false;
+          if (buffer.empty()) buffer.release();  // an idle connection holds no input buffer
+          reads_without_wait_ = 0;
+          auto [wait_ec] = co_await stream_.async_wait(Stream::wait_read, compat::use_tuple);
+          if (lost_) co_return std::error_code{};
+          if (wait_ec) co_return wait_ec;
+        }
         char* room = buffer.prepare(chunk);
         asio::error_code ec;
         const std::size_t n = stream_.read_some(asio::buffer(room, chunk), ec);
         if (!ec) {
           reader_.commit_data(n);
+          drained_ = n < chunk;
           // A peer that keeps the socket full would let this coroutine read
           // on without ever suspending, starving every other connection on
           // the executor (asyncio gives each receive its own callback). After
@@ -334,11 +350,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
           read_failed(ec);
           co_return std::error_code{};
         }
-        buffer.release();  // an idle connection holds no input buffer
-        reads_without_wait_ = 0;
-        auto [wait_ec] = co_await stream_.async_wait(Stream::wait_read, compat::use_tuple);
-        if (lost_) co_return std::error_code{};
-        if (wait_ec) co_return wait_ec;
+        drained_ = true;
       }
     } else {
       char* room = buffer.prepare(chunk);

@@ -60,6 +60,11 @@ namespace costream {
 /// needs to wait while one is waiting fails with errc::concurrent_read (a
 /// usage error, reported; the buffer is not touched).
 ///
+/// **Lifetime.** As an Asio socket must outlive its operations, the reader
+/// (this handle or a copy) must stay alive until a read made from it has
+/// been awaited: a read answered from the buffer touches no reference count.
+/// A read that has started waiting owns the reader's state until it ends.
+///
 /// Thread safety: distinct objects: safe; shared objects: unsafe. Use a
 /// reader from its executor (its connection's strand).
 template <class AsyncReadStream>
@@ -89,9 +94,9 @@ class basic_stream_reader {
   /// when cancelled; errc::concurrent_read.
   ///
   /// Cancellation: nothing is consumed.
-  [[nodiscard]] asio::awaitable<std::string> read(std::size_t n) { return detail::read_some_op(core_, n, {}); }
+  [[nodiscard]] asio::awaitable<std::string> read(std::size_t n) { return detail::read_some_op(core_.get(), n, {}); }
   [[nodiscard]] asio::awaitable<std::string> read(std::size_t n, std::error_code& ec) {
-    return detail::read_some_op(core_, n, {&ec});
+    return detail::read_some_op(core_.get(), n, {&ec});
   }
 
   /// Reads everything up to end of stream and returns it. The bytes collect
@@ -102,8 +107,8 @@ class basic_stream_reader {
   /// Throws: the connection's error; the bytes read so far stay buffered.
   ///
   /// Cancellation: nothing is consumed.
-  [[nodiscard]] asio::awaitable<std::string> read() { return detail::read_all_op(core_, {}); }
-  [[nodiscard]] asio::awaitable<std::string> read(std::error_code& ec) { return detail::read_all_op(core_, {&ec}); }
+  [[nodiscard]] asio::awaitable<std::string> read() { return detail::read_all_op(core_.get(), {}); }
+  [[nodiscard]] asio::awaitable<std::string> read(std::error_code& ec) { return detail::read_all_op(core_.get(), {&ec}); }
 
   /// Reads a line: the bytes up to and including the next "\n".
   ///
@@ -121,9 +126,9 @@ class basic_stream_reader {
   /// Cancellation: nothing is consumed; if readline was discarding an
   /// over-long line, the bytes discarded so far stay discarded and the next
   /// readline goes on discarding and then reports errc::line_too_long.
-  [[nodiscard]] asio::awaitable<std::string> readline() { return detail::readline_op(core_, {}); }
+  [[nodiscard]] asio::awaitable<std::string> readline() { return detail::readline_op(core_.get(), {}); }
   [[nodiscard]] asio::awaitable<std::string> readline(std::error_code& ec) {
-    return detail::readline_op(core_, {&ec});
+    return detail::readline_op(core_.get(), {&ec});
   }
 
   /// Reads up to and including `separator`.
@@ -142,15 +147,15 @@ class basic_stream_reader {
   ///
   /// Cancellation: nothing is consumed.
   [[nodiscard]] asio::awaitable<std::string> readuntil(std::string_view separator = "\n") {
-    return detail::readuntil_op(core_, detail::separator_set(std::string(separator)), {});
+    return detail::readuntil_op(core_.get(), detail::separator_set(std::string(separator)), {});
   }
   [[nodiscard]] asio::awaitable<std::string> readuntil(std::string_view separator, std::error_code& ec) {
-    return detail::readuntil_op(core_, detail::separator_set(std::string(separator)), {&ec});
+    return detail::readuntil_op(core_.get(), detail::separator_set(std::string(separator)), {&ec});
   }
   /// The no-throw form with asyncio's LimitOverrunError.consumed.
   [[nodiscard]] asio::awaitable<std::string> readuntil(std::string_view separator, std::error_code& ec,
                                                        std::size_t& consumed) {
-    return detail::readuntil_op(core_, detail::separator_set(std::string(separator)), {&ec, &consumed});
+    return detail::readuntil_op(core_.get(), detail::separator_set(std::string(separator)), {&ec, &consumed});
   }
 
   /// Reads up to and including the first of several separators to complete
@@ -158,18 +163,18 @@ class basic_stream_reader {
   /// ending at the same byte the shortest. Otherwise as readuntil(separator);
   /// an empty list is errc::empty_separator.
   [[nodiscard]] asio::awaitable<std::string> readuntil(std::initializer_list<std::string_view> separators) {
-    return detail::readuntil_op(core_, detail::separator_set::from_range(separators), {});
+    return detail::readuntil_op(core_.get(), detail::separator_set::from_range(separators), {});
   }
   [[nodiscard]] asio::awaitable<std::string> readuntil(std::span<const std::string_view> separators) {
-    return detail::readuntil_op(core_, detail::separator_set::from_range(separators), {});
+    return detail::readuntil_op(core_.get(), detail::separator_set::from_range(separators), {});
   }
   [[nodiscard]] asio::awaitable<std::string> readuntil(std::span<const std::string_view> separators,
                                                        std::error_code& ec) {
-    return detail::readuntil_op(core_, detail::separator_set::from_range(separators), {&ec});
+    return detail::readuntil_op(core_.get(), detail::separator_set::from_range(separators), {&ec});
   }
   [[nodiscard]] asio::awaitable<std::string> readuntil(std::span<const std::string_view> separators,
                                                        std::error_code& ec, std::size_t& consumed) {
-    return detail::readuntil_op(core_, detail::separator_set::from_range(separators), {&ec, &consumed});
+    return detail::readuntil_op(core_.get(), detail::separator_set::from_range(separators), {&ec, &consumed});
   }
 
   /// Reads exactly n bytes. readexactly(0) returns an empty string at once.
@@ -183,9 +188,9 @@ class basic_stream_reader {
   /// operation_aborted, errc::concurrent_read.
   ///
   /// Cancellation: nothing is consumed.
-  [[nodiscard]] asio::awaitable<std::string> readexactly(std::size_t n) { return detail::readexactly_op(core_, n, {}); }
+  [[nodiscard]] asio::awaitable<std::string> readexactly(std::size_t n) { return detail::readexactly_op(core_.get(), n, {}); }
   [[nodiscard]] asio::awaitable<std::string> readexactly(std::size_t n, std::error_code& ec) {
-    return detail::readexactly_op(core_, n, {&ec});
+    return detail::readexactly_op(core_.get(), n, {&ec});
   }
 
   /// True once end of stream was fed (or received) and the buffer is empty.

@@ -31,13 +31,17 @@ class reader_source {
   /// `wanted` is how many more bytes the read needs, as a size hint.
   virtual asio::awaitable<std::error_code> fill(std::size_t wanted) = 0;
 
+  /// Ownership of the source (and so of the reader state it holds), taken
+  /// by a read for as long as it waits.
+  virtual std::shared_ptr<void> keep_alive() = 0;
+
  protected:
   ~reader_source() = default;
 };
 
 /// The reader's state, shared by the reader handles and (for a connected
 /// reader) owned by the protocol. Touched only from the connection's executor.
-class reader_core {
+class reader_core : public std::enable_shared_from_this<reader_core> {
  public:
   reader_core(const asio::any_io_executor& executor, std::size_t limit)
       : executor_(executor), limit_(limit) {
@@ -107,17 +111,24 @@ class reader_core {
   /// awaiting coroutine was cancelled. A cancelled wait leaves every byte in
   /// the buffer: bytes that arrived are committed before the wait reports,
   /// and the caller consumes nothing after a cancellation was requested.
-  static asio::awaitable<std::error_code> wait_for_data(std::shared_ptr<reader_core> self, std::size_t wanted) {
+  ///
+  /// A read holds only a pointer to this state while the buffer answers it
+  /// (no reference count is touched per read); from its first wait on,
+  /// `keep` (in the read's frame) owns the state, so the read can finish
+  /// even if every handle went away meanwhile.
+  static asio::awaitable<std::error_code> wait_for_data(reader_core* self, std::shared_ptr<void>& keep,
+                                                       std::size_t wanted) {
     if (self->waiting_) co_return make_error_code(errc::concurrent_read);
+    if (!keep) keep = self->keep_alive();
     self->waiting_ = true;
-    const waiting_guard reset{self.get()};
+    const waiting_guard reset{self};
 
     std::error_code ec;
     try {
       if (self->source_ != nullptr) {
         ec = co_await self->source_->fill(wanted);
       } else {
-        if (!self->event_) self->event_.emplace(self->executor_);
+        if (!self->event_) self->event_ = std::make_unique<event>(self->executor_);
         ec = co_await self->event_->wait();
       }
     } catch (const std::system_error& e) {
@@ -135,6 +146,11 @@ class reader_core {
   }
 
  private:
+  std::shared_ptr<void> keep_alive() {
+    if (source_ != nullptr) return source_->keep_alive();
+    return shared_from_this();  // a reader fed by hand owns its state
+  }
+
   void wake_waiter() {
     if (waiting_ && event_) event_->notify_all();
   }

@@ -12,10 +12,18 @@
 
 namespace costream::detail {
 
-inline asio::awaitable<std::string> read_some_op(std::shared_ptr<reader_core> core, std::size_t n,
-                                                 read_report report) {
+inline asio::awaitable<std::string> read_some_op(reader_core* core, std::size_t n, read_report report) {
+  if (byte_buffer& buffer = core->buffer(); !buffer.empty() || n == 0) {
+    // The common case, answered from the buffer without the loop below.
+    const std::size_t take = std::min(n, buffer.size());
+    std::string data(buffer.data(), take);
+    buffer.consume(take);
+    if (report.ec != nullptr) report.ec->clear();
+    co_return data;
+  }
   read_status status;
   std::string data;
+  std::shared_ptr<void> keep;  // owns the state from the first wait on
   while (n != 0) {
     byte_buffer& buffer = core->buffer();
     if (!buffer.empty()) {
@@ -25,7 +33,7 @@ inline asio::awaitable<std::string> read_some_op(std::shared_ptr<reader_core> co
       break;
     }
     if (take_stored_exception(*core, status) || core->eof()) break;
-    status.ec = co_await reader_core::wait_for_data(core, n);
+    status.ec = co_await reader_core::wait_for_data(core, keep, n);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));
@@ -33,9 +41,10 @@ inline asio::awaitable<std::string> read_some_op(std::shared_ptr<reader_core> co
 
 // Collects everything up to end of stream in the buffer and takes it only
 // then, so an error or a cancellation on the way loses nothing.
-inline asio::awaitable<std::string> read_all_op(std::shared_ptr<reader_core> core, read_report report) {
+inline asio::awaitable<std::string> read_all_op(reader_core* core, read_report report) {
   read_status status;
   std::string data;
+  std::shared_ptr<void> keep;
   for (;;) {
     if (core->eof()) {
       byte_buffer& buffer = core->buffer();
@@ -44,7 +53,7 @@ inline asio::awaitable<std::string> read_all_op(std::shared_ptr<reader_core> cor
       break;
     }
     if (take_stored_exception(*core, status)) break;
-    status.ec = co_await reader_core::wait_for_data(core, core->limit());
+    status.ec = co_await reader_core::wait_for_data(core, keep, core->limit());
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));

@@ -11,10 +11,17 @@
 
 namespace costream::detail {
 
-inline asio::awaitable<std::string> readexactly_op(std::shared_ptr<reader_core> core, std::size_t n,
-                                                   read_report report) {
+inline asio::awaitable<std::string> readexactly_op(reader_core* core, std::size_t n, read_report report) {
+  if (byte_buffer& buffer = core->buffer(); buffer.size() >= n) {
+    // The common case, answered from the buffer without the loop below.
+    std::string data(buffer.data(), n);
+    buffer.consume(n);
+    if (report.ec != nullptr) report.ec->clear();
+    co_return data;
+  }
   read_status status;
   std::string data;
+  std::shared_ptr<void> keep;  // owns the state from the first wait on
   while (n != 0) {
     byte_buffer& buffer = core->buffer();
     if (buffer.size() >= n) {
@@ -31,7 +38,7 @@ inline asio::awaitable<std::string> readexactly_op(std::shared_ptr<reader_core> 
       status.expected = n;
       break;
     }
-    status.ec = co_await reader_core::wait_for_data(core, n - buffer.size());
+    status.ec = co_await reader_core::wait_for_data(core, keep, n - buffer.size());
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));

@@ -7,6 +7,7 @@
 #include <costream/detail/reader_core.hpp>
 #include <costream/detail/separator_set.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -60,11 +61,13 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
     }
     const std::size_t max_size = separators.max_size();
     offset = bytes.size() + 1 > max_size ? bytes.size() + 1 - max_size : 0;
-    if (offset > limit) {
-      status.ec = errc::limit_overrun;
-      status.consumed = offset;
-      return true;
-    }
+  }
+  // No separator starts in the first `offset` bytes (checked here too when
+  // nothing new arrived: the read's fast path may have done the search).
+  if (offset > limit) {
+    status.ec = errc::limit_overrun;
+    status.consumed = offset;
+    return true;
   }
   // A complete separator that arrived together with end of stream was found
   // above: the buffer is searched before the end is looked at.
@@ -78,13 +81,33 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
   return false;
 }
 
-inline asio::awaitable<std::string> readuntil_op(std::shared_ptr<reader_core> core, separator_set separators,
+inline asio::awaitable<std::string> readuntil_op(reader_core* core, separator_set separators,
                                                  read_report report) {
+  scan_position position;
+  if (separators.valid()) {
+    // The common case, answered from the buffer without the loop below: a
+    // separator starting within the limit is buffered.
+    byte_buffer& buffer = core->buffer();
+    const separator_match match = separators.find(buffer.view(), 0);
+    if (match.found() && match.start <= core->limit()) {
+      std::string data(buffer.data(), match.end);
+      buffer.consume(match.end);
+      if (report.ec != nullptr) report.ec->clear();
+      if (report.consumed != nullptr) *report.consumed = 0;
+      co_return data;
+    }
+    if (!match.found()) {
+      // The loop goes on from where this search stopped (see readuntil_scan).
+      const std::size_t max_size = separators.max_size();
+      position.offset = buffer.size() + 1 > max_size ? buffer.size() + 1 - max_size : 0;
+      position.consumed_total = buffer.consumed_total();
+    }
+  }
   read_status status;
   std::string data;
-  scan_position position;
+  std::shared_ptr<void> keep;  // owns the state from the first wait on
   while (!readuntil_scan(*core, separators, position, status, data)) {
-    status.ec = co_await reader_core::wait_for_data(core, 1);
+    status.ec = co_await reader_core::wait_for_data(core, keep, 1);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));
@@ -94,7 +117,8 @@ inline asio::awaitable<std::string> readuntil_op(std::shared_ptr<reader_core> co
 // The line is dropped whole whatever the chunking of the input; asyncio
 // instead drops only what was buffered when the limit was hit, so the rest
 // of the line would come back as the next "line".
-inline asio::awaitable<void> discard_line(std::shared_ptr<reader_core> core, read_status& status) {
+inline asio::awaitable<void> discard_line(reader_core* core, read_status& status) {
+  std::shared_ptr<void> keep;
   for (;;) {
     byte_buffer& buffer = core->buffer();
     const void* newline = buffer.empty() ? nullptr : std::memchr(buffer.data(), '\n', buffer.size());
@@ -114,7 +138,7 @@ inline asio::awaitable<void> discard_line(std::shared_ptr<reader_core> core, rea
     buffer.clear();
     if (take_stored_exception(*core, status)) co_return;
     if (core->eof()) break;
-    status.ec = co_await reader_core::wait_for_data(core, core->limit());
+    status.ec = co_await reader_core::wait_for_data(core, keep, core->limit());
     if (status.ec) co_return;  // still discarding: the next readline goes on with it
   }
   core->discarding_line = false;
@@ -122,14 +146,35 @@ inline asio::awaitable<void> discard_line(std::shared_ptr<reader_core> core, rea
   status.consumed = core->discarded;
 }
 
-inline asio::awaitable<std::string> readline_op(std::shared_ptr<reader_core> core, read_report report) {
+// readline's common case, without the general scan: a whole line of at most
+// limit() bytes (newline not counted) is buffered. Returns its length with
+// the newline, or 0.
+inline std::size_t buffered_line_size(reader_core& core) noexcept {
+  if (core.discarding_line) return 0;
+  const byte_buffer& buffer = core.buffer();
+  const std::size_t span = std::min(buffer.size(), core.limit() + 1);
+  const void* newline = span != 0 ? std::memchr(buffer.data(), '\n', span) : nullptr;
+  if (newline == nullptr) return 0;
+  return static_cast<std::size_t>(static_cast<const char*>(newline) - buffer.data()) + 1;
+}
+
+inline asio::awaitable<std::string> readline_op(reader_core* core, read_report report) {
+  if (const std::size_t size = buffered_line_size(*core)) {
+    byte_buffer& buffer = core->buffer();
+    std::string line(buffer.data(), size);
+    buffer.consume(size);
+    if (report.ec != nullptr) report.ec->clear();
+    co_return line;
+  }
+  std::string line;
   static const separator_set newline{std::string("\n")};
   read_status status;
-  std::string line;
+  std::shared_ptr<void> keep;  // owns the state from the first wait on
   if (!core->discarding_line) {
-    scan_position position;
+    // buffered_line_size found no newline in the first `offset` bytes.
+    scan_position position{std::min(core->buffer().size(), core->limit() + 1), core->buffer().consumed_total()};
     while (!readuntil_scan(*core, newline, position, status, line)) {
-      status.ec = co_await reader_core::wait_for_data(core, 1);
+      status.ec = co_await reader_core::wait_for_data(core, keep, 1);
       if (status.ec) break;
     }
     // A stored exception is raised as it is, whatever its code: a stored
