@@ -473,7 +473,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   }
 
   detail::event& changed() {
-    if (!changed_) changed_.emplace(executor_);
+    if (!changed_) changed_ = std::make_unique<detail::event>(executor_);
     return *changed_;
   }
 
@@ -488,7 +488,8 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   // Writing. Invariant: bytes in out_ are unsent; in_flight_ (generic streams
   // only) is being written by async_write and must not move.
   detail::byte_buffer out_;
-  detail::byte_buffer in_flight_;
+  [[no_unique_address]] std::conditional_t<detail::native_socket<Stream>, detail::no_buffer, detail::byte_buffer>
+      in_flight_;
   bool flush_posted_ = false;   // a flush_now is queued on the executor
   bool write_waiting_ = false;  // waiting for the socket to take more, or async_write in flight
   bool paused_ = false;
@@ -499,7 +500,9 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   bool closing_ = false;  // close() was called: writes are misuse from now on
   bool lost_ = false;     // the stream is closed
   std::error_code lost_error_;
-  std::optional<detail::event> changed_;  // drain and wait_closed waiters; made on first wait
+  // drain and wait_closed waiters; made on first wait (most connections never pause, and an
+  // idle connection should cost little)
+  std::unique_ptr<detail::event> changed_;
   // Only streams with a closing handshake pay for its state.
   [[no_unique_address]] std::conditional_t<detail::graceful_shutdown<Stream>, detail::shutdown_state,
                                             detail::no_shutdown_state> shutdown_;

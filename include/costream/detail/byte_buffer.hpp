@@ -197,6 +197,12 @@ class byte_buffer {
   std::size_t consumed_total_ = 0;
 };
 
+/// Stands in for a byte_buffer that a type never uses (an empty one).
+struct no_buffer {
+  static constexpr std::size_t size() noexcept { return 0; }
+  static constexpr bool empty() noexcept { return true; }
+};
+
 }  // namespace costream::detail
 
 #endif

@@ -171,7 +171,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   std::exception_ptr exception_;
   std::error_code exception_code_;
   reader_source* source_ = nullptr;
-  std::optional<event> event_;  // only for readers fed by hand
+  std::unique_ptr<event> event_;  // only for readers fed by hand, made on their first wait
 };
 
 }  // namespace costream::detail
