@@ -131,7 +131,7 @@ TEST_CASE("sockets() shows the port the kernel picked for port 0", "[server]") {
   });
 }
 
-TEST_CASE("a plain function works as the client callback; the connection closes when it returns", "[server]") {
+TEST_CASE("a plain function works as the client callback, and the connection closes when it returns", "[server]") {
   test::run([&]() -> asio::awaitable<void> {
     auto server = co_await start_server([](stream_reader, stream_writer writer) { writer.write("plain\n"); },
                                         "127.0.0.1", 0);
