@@ -67,7 +67,10 @@ struct no_shutdown_state {};
 ///
 /// Writing is buffered: write() appends and returns; one flush, run when the
 /// writing coroutine next yields (or at once when it waits to read), sends
-/// everything pending with as few system calls as the socket allows.
+/// everything pending with as few system calls as the socket allows. On
+/// Asio's sockets a write of 16 KiB or more that finds nothing queued is
+/// sent at once instead (asyncio's transport sends every such write at
+/// once), so large payloads are not copied into the buffer.
 /// pause_writing() and resume_writing() are called as the buffer crosses the
 /// water marks, and drain() waits on them.
 ///
@@ -145,6 +148,18 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
       return;
     }
     if (bytes.empty() || lost_) return;
+    if constexpr (detail::native_socket<Stream>) {
+      if (bytes.size() >= direct_write_min && flush_idle()) {
+        // A large write with nothing queued before it goes to the socket
+        // now, as asyncio's transport does, instead of being copied into the
+        // buffer first; only what the socket does not take is buffered.
+        asio::error_code send_ec;
+        const std::size_t n = stream_.write_some(asio::buffer(bytes.data(), bytes.size()), send_ec);
+        if (send_ec && !detail::would_block(send_ec)) return connection_lost(send_ec);
+        bytes.remove_prefix(n);
+        if (bytes.empty()) return;
+      }
+    }
     out_.append(bytes);
     schedule_flush();
     if (!paused_ && write_buffer_size() > high_water_) pause_writing();
@@ -298,6 +313,9 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
 
  private:
   static constexpr std::size_t read_chunk = 64 * 1024;
+  // From this size on, a write() finding nothing queued is sent at once
+  // (smaller ones are batched until the writer yields).
+  static constexpr std::size_t direct_write_min = 16 * 1024;
   // Reads completed without suspending before fill() yields to the executor.
   static constexpr unsigned max_reads_without_wait = 16;
   unsigned reads_without_wait_ = 0;

@@ -96,6 +96,13 @@ class basic_stream_writer {
     if (!ec && protocol_->is_writing_paused()) ec = co_await protocol_type::drain(protocol_.shared());
   }
 
+  /// True when drain() would not return at once: writing is paused, or the
+  /// connection has an error for drain() to report. A loop that writes many
+  /// small replies can skip the coroutine frame of a drain() that has
+  /// nothing to do: `if (writer.needs_drain()) co_await writer.drain();`
+  /// is the same flow control as an unconditional drain().
+  bool needs_drain() const noexcept { return protocol_->is_writing_paused() || protocol_->drain_error(); }
+
   /// Half-closes once the buffer is flushed: the peer reads end of stream
   /// and may go on sending; this side may go on reading. Later writes are
   /// errc::write_after_eof. No-op after close() or a previous write_eof().

@@ -311,6 +311,71 @@ TEST_CASE("drain reports a connection the peer reset, thrown or through its erro
   });
 }
 
+TEST_CASE("a large write finding nothing queued is sent at once, and one after queued bytes keeps its place",
+          "[connection]") {
+  test::run([&]() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    test::raw_listener listener(executor);
+    auto [client, peer] = co_await test::connect_to(listener);
+    stream_writer& writer = client.writer;
+    writer.stream().set_option(asio::socket_base::send_buffer_size(static_cast<int>(4 * MiB)));
+
+    // Nothing queued: the 64 KiB go to the kernel inside write(), not into the buffer.
+    const std::string first = test::pattern(64 * KiB);
+    writer.write(first);
+    CHECK(writer.get_write_buffer_size() < first.size());
+
+    // A small write is buffered; a large one after it queues behind it.
+    writer.write("small\n");
+    const std::string second = test::pattern(64 * KiB, 1);
+    writer.write(second);
+    CHECK(writer.get_write_buffer_size() >= 6 + second.size());
+    co_await writer.drain();
+
+    std::string received(first.size() + 6 + second.size(), '\0');
+    bool peer_done = false;
+    std::exception_ptr peer_failure;
+    asio::co_spawn(executor, peer_read_exactly(peer, received, peer_done),
+                   [&](std::exception_ptr e) { peer_failure = e; });
+    const bool all_read = co_await test::eventually([&] { return peer_done || peer_failure; });
+    CHECK(all_read);
+    rethrow_if(peer_failure);
+    const bool in_order = received == first + "small\n" + second;
+    CHECK(in_order);
+    CHECK(writer.get_write_buffer_size() == 0);
+  });
+}
+
+TEST_CASE("needs_drain says when drain would wait or report: paused, then lost to a reset", "[connection]") {
+  test::run([&]() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    test::raw_listener listener(executor, 64 * KiB);
+    auto [client, peer] = co_await test::connect_to(listener);
+    stream_writer& writer = client.writer;
+    writer.stream().set_option(asio::socket_base::send_buffer_size(64 * KiB));
+
+    writer.write("hello\n");
+    CHECK_FALSE(writer.needs_drain());  // under the high-water mark, connection fine
+    const std::string big = test::pattern(4 * MiB);
+    writer.write(big);  // the peer reads nothing: most of it stays buffered
+    CHECK(writer.needs_drain());
+    CHECK(writer.protocol().is_writing_paused());
+
+    test::reset(peer);
+    std::error_code ec;
+    for (int i = 0; i < 200 && !ec; ++i) {
+      co_await test::sleep_for(10ms);
+      // A large write to the vanished peer: dropped, never thrown; drain reports the loss.
+      writer.write(test::pattern(32 * KiB, 2), ec);
+      CHECK_FALSE(ec);
+      if (writer.needs_drain() && !writer.protocol().is_writing_paused()) co_await writer.drain(ec);
+    }
+    INFO("drain reported: " << ec.message());
+    CHECK((ec == asio::error::connection_reset || ec == asio::error::broken_pipe));
+    CHECK(writer.needs_drain());  // from now on drain() reports the loss at once
+  });
+}
+
 TEST_CASE("write_eof half-closes: the server reads to end of stream and still answers", "[connection]") {
   test::run([&]() -> asio::awaitable<void> {
     auto server = co_await start_server(reply_after_eof, "127.0.0.1", 0);
