@@ -5,7 +5,9 @@
 //
 // Listens on 127.0.0.1, port 0, prints "listening on 127.0.0.1:PORT" as its first line and runs
 // one thread until SIGTERM or SIGINT. Each connection is a coroutine written as a user would write
-// it after reading the README: readline() returning std::string, one write() per reply, drain().
+// it after reading the README: readline() returning std::string, one write() per reply, and
+// drain() when the writer says so (needs_drain(): the same flow control as drain() after every
+// write, without a coroutine frame per reply while nothing is paused).
 //   ping       every line gets "+PONG\r\n" (what redis-benchmark -t ping_inline expects)
 //   echo       every line is written back
 //   sink       readexactly(65536) until end of stream (the last, short chunk arrives as the
@@ -35,14 +37,14 @@ constexpr std::size_t chunk_size = 65536;
 asio::awaitable<void> ping(costream::stream_reader reader, costream::stream_writer writer) {
   for (std::string line; !(line = co_await reader.readline()).empty();) {
     writer.write("+PONG\r\n");
-    co_await writer.drain();
+    if (writer.needs_drain()) co_await writer.drain();
   }
 }
 
 asio::awaitable<void> echo(costream::stream_reader reader, costream::stream_writer writer) {
   for (std::string line; !(line = co_await reader.readline()).empty();) {
     writer.write(line);
-    co_await writer.drain();
+    if (writer.needs_drain()) co_await writer.drain();
   }
 }
 
