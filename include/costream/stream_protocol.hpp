@@ -329,56 +329,73 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
 
   // ---- reading -------------------------------------------------------------
 
+  // reader_source::fill: one read into the reader's buffer, waiting for the
+  // socket as needed. Completes with an error only for the wait itself
+  // (operation_aborted); the stream's own errors and end of stream go to the
+  // reader.
   asio::awaitable<std::error_code> fill(std::size_t wanted) override {
     auto self = this->shared_from_this();  // the stream must outlive the wait
-    if (lost_) co_return std::error_code{};  // the reader already has end of stream or the error
-    if (!out_.empty()) {
-      flush_now();  // the request goes out before we wait for its answer
-      if (lost_) co_return std::error_code{};
-    }
-    const std::size_t chunk = wanted > read_chunk ? wanted : read_chunk;
-    detail::byte_buffer& buffer = reader_.buffer();
-    if constexpr (detail::native_socket<Stream>) {
-      for (;;) {
-        if (drained_) {
-          drained_ = false;
-          if (buffer.empty()) buffer.release();  // an idle connection holds no input buffer
-          reads_without_wait_ = 0;
-          auto [wait_ec] = co_await stream_.async_wait(Stream::wait_read, compat::use_tuple);
-          if (lost_) co_return std::error_code{};
-          if (wait_ec) co_return wait_ec;
-        }
-        char* room = buffer.prepare(chunk);
-        asio::error_code ec;
-        const std::size_t n = stream_.read_some(asio::buffer(room, chunk), ec);
-        if (!ec) {
-          reader_.commit_data(n);
-          drained_ = n < chunk;
-          // A peer that keeps the socket full would let this coroutine read
-          // on without ever suspending, starving every other connection on
-          // the executor (asyncio gives each receive its own callback). After
-          // a run of reads that needed no wait, let the others run once.
-          if (++reads_without_wait_ == max_reads_without_wait) {
+    const detail::reader_core::wait_scope waiting(reader_);
+    std::error_code ec;
+    try {
+      if (!lost_ && !out_.empty()) flush_now();  // the request goes out before we wait for its answer
+      const std::size_t chunk = wanted > read_chunk ? wanted : read_chunk;
+      detail::byte_buffer& buffer = reader_.buffer();
+      if constexpr (detail::native_socket<Stream>) {
+        // Once lost, the reader already has end of stream or the error.
+        while (!lost_) {
+          if (drained_) {
+            drained_ = false;
+            if (buffer.empty()) buffer.release();  // an idle connection holds no input buffer
             reads_without_wait_ = 0;
-            co_await asio::post(stream_.get_executor(), asio::use_awaitable);
+            auto [wait_ec] = co_await stream_.async_wait(Stream::wait_read, compat::use_tuple);
+            if (lost_) break;
+            if (wait_ec) {
+              ec = wait_ec;
+              break;
+            }
           }
-          co_return std::error_code{};
+          char* room = buffer.prepare(chunk);
+          asio::error_code read_ec;
+          const std::size_t n = stream_.read_some(asio::buffer(room, chunk), read_ec);
+          if (!read_ec) {
+            reader_.commit_data(n);
+            drained_ = n < chunk;
+            // A peer that keeps the socket full would let this coroutine read
+            // on without ever suspending, starving every other connection on
+            // the executor (asyncio gives each receive its own callback).
+            // After a run of reads that needed no wait, let the others run once.
+            if (++reads_without_wait_ == max_reads_without_wait) {
+              reads_without_wait_ = 0;
+              co_await asio::post(stream_.get_executor(), asio::use_awaitable);
+            }
+            break;
+          }
+          if (!detail::would_block(read_ec)) {
+            read_failed(read_ec);
+            break;
+          }
+          drained_ = true;
         }
-        if (!detail::would_block(ec)) {
-          read_failed(ec);
-          co_return std::error_code{};
+      } else if (!lost_) {
+        char* room = buffer.prepare(chunk);
+        auto [read_ec, n] = co_await stream_.async_read_some(asio::buffer(room, chunk), compat::use_tuple);
+        reader_.commit_data(n);
+        if (n == 0 && !lost_) {
+          if (read_ec == asio::error::operation_aborted) {
+            ec = read_ec;
+          } else if (read_ec) {
+            read_failed(read_ec);
+          }
         }
-        drained_ = true;
       }
-    } else {
-      char* room = buffer.prepare(chunk);
-      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(room, chunk), compat::use_tuple);
-      reader_.commit_data(n);
-      if (n != 0 || lost_) co_return std::error_code{};
-      if (ec == asio::error::operation_aborted) co_return ec;
-      if (ec) read_failed(ec);
-      co_return std::error_code{};
+    } catch (const std::system_error& e) {
+      ec = e.code();  // Asio refuses to start an operation in an already-cancelled coroutine
     }
+    if (!ec && detail::reader_core::cancelled(co_await asio::this_coro::cancellation_state)) {
+      ec = asio::error::operation_aborted;
+    }
+    co_return ec;
   }
 
   void read_failed(const std::error_code& ec) {

@@ -26,9 +26,14 @@ namespace costream::detail {
 class reader_source {
  public:
   /// Makes progress for a waiting read: reads once from the transport into
-  /// the reader (data, end of stream or the connection's error). Completes
-  /// with operation_aborted, and changes nothing, when the wait is cancelled.
-  /// `wanted` is how many more bytes the read needs, as a size hint.
+  /// the reader (data, end of stream or the connection's error). `wanted` is
+  /// how many more bytes the read needs, as a size hint.
+  ///
+  /// The contract of reader_core::wait_for_data, which hands its wait over
+  /// to this coroutine without a frame of its own: hold a
+  /// reader_core::wait_scope for the whole wait, and complete with
+  /// operation_aborted, consuming nothing, when the awaiting coroutine is
+  /// cancelled (see reader_core::cancelled).
   virtual asio::awaitable<std::error_code> fill(std::size_t wanted) = 0;
 
   /// Ownership of the source (and so of the reader state it holds), taken
@@ -59,7 +64,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   std::exception_ptr exception() const noexcept { return exception_; }
   bool has_exception() const noexcept { return exception_ != nullptr; }
   void attach(reader_source* source) noexcept { source_ = source; }
-  /// A read is waiting for data (inside wait_for_data).
+  /// A read is waiting for data (see wait_scope).
   bool waiting() const noexcept { return waiting_; }
 
   /// The stored exception as an error code, for the no-throw forms.
@@ -118,37 +123,57 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   /// even if every handle went away meanwhile.
   static asio::awaitable<std::error_code> wait_for_data(reader_core* self, std::shared_ptr<void>& keep,
                                                        std::size_t wanted) {
-    if (self->waiting_) co_return make_error_code(errc::concurrent_read);
+    // Not a coroutine: the awaited wait is the source's own (one frame less
+    // per waiting read, which an idle connection holds for as long as it idles).
+    if (self->waiting_) return ready(make_error_code(errc::concurrent_read));
     if (!keep) keep = self->keep_alive();
-    self->waiting_ = true;
-    const waiting_guard reset{self};
+    if (self->source_ != nullptr) return self->source_->fill(wanted);
+    return self->wait_fed();
+  }
 
-    std::error_code ec;
-    try {
-      if (self->source_ != nullptr) {
-        ec = co_await self->source_->fill(wanted);
-      } else {
-        if (!self->event_) self->event_ = std::make_unique<event>(self->executor_);
-        ec = co_await self->event_->wait();
-      }
-    } catch (const std::system_error& e) {
-      // Asio refuses to start an operation in an already-cancelled coroutine.
-      ec = e.code();
-    }
-    if (!ec) {
-      // An operation that completed just as the coroutine was cancelled still
-      // reports success; whoever cancelled has given up on this read, so it
-      // must not consume anything now. The data stays for the next read.
-      asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-      if (state.cancelled() != asio::cancellation_type::none) ec = asio::error::operation_aborted;
-    }
-    co_return ec;
+  /// Marks a read as waiting for as long as it lives.
+  class wait_scope {
+   public:
+    explicit wait_scope(reader_core& core) noexcept : core_(core) { core_.waiting_ = true; }
+    wait_scope(const wait_scope&) = delete;
+    wait_scope& operator=(const wait_scope&) = delete;
+    ~wait_scope() { core_.waiting_ = false; }
+
+   private:
+    reader_core& core_;
+  };
+
+  /// Whether a wait that completed without error must still report
+  /// operation_aborted: an operation that completed just as the coroutine was
+  /// cancelled reports success, but whoever cancelled has given up on this
+  /// read, so it must not consume anything now. The data stays for the next
+  /// read. `state` is the waiting coroutine's
+  /// (co_await asio::this_coro::cancellation_state).
+  static bool cancelled(const asio::cancellation_state& state) noexcept {
+    return state.cancelled() != asio::cancellation_type::none;
   }
 
  private:
   std::shared_ptr<void> keep_alive() {
     if (source_ != nullptr) return source_->keep_alive();
     return shared_from_this();  // a reader fed by hand owns its state
+  }
+
+  static asio::awaitable<std::error_code> ready(std::error_code ec) { co_return ec; }
+
+  // The wait of a reader fed by hand: until feed_data, feed_eof or
+  // set_exception (or a cancellation).
+  asio::awaitable<std::error_code> wait_fed() {
+    const wait_scope waiting(*this);
+    std::error_code ec;
+    try {
+      if (!event_) event_ = std::make_unique<event>(executor_);
+      ec = co_await event_->wait();
+    } catch (const std::system_error& e) {
+      ec = e.code();  // Asio refuses to start an operation in an already-cancelled coroutine
+    }
+    if (!ec && cancelled(co_await asio::this_coro::cancellation_state)) ec = asio::error::operation_aborted;
+    co_return ec;
   }
 
   void wake_waiter() {
@@ -159,15 +184,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   std::size_t limit_;
   byte_buffer buffer_;
   bool eof_ = false;
-  // Clears waiting_ when wait_for_data's frame ends, however it ends. A
-  // class member, not a local struct: g++ 12 crashes mangling a local class
-  // inside a coroutine when the header is precompiled.
-  struct waiting_guard {
-    reader_core* core;
-    ~waiting_guard() { core->waiting_ = false; }
-  };
-
-  bool waiting_ = false;  // a read is inside wait_for_data
+  bool waiting_ = false;  // a read waits (a wait_scope is alive)
   std::exception_ptr exception_;
   std::error_code exception_code_;
   reader_source* source_ = nullptr;
