@@ -251,6 +251,10 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     return {};
   }
 
+  /// Whether drain() would wait or report drain_error(): cheap enough to ask
+  /// after every write.
+  bool drain_needed() const noexcept { return paused_ || lost_ || reader_.has_exception(); }
+
   /// Waits while writing is paused. Completes with drain_error(), or
   /// operation_aborted when cancelled.
   static asio::awaitable<std::error_code> drain(std::shared_ptr<basic_stream_protocol> self) {

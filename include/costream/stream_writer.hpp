@@ -101,7 +101,7 @@ class basic_stream_writer {
   /// small replies can skip the coroutine frame of a drain() that has
   /// nothing to do: `if (writer.needs_drain()) co_await writer.drain();`
   /// is the same flow control as an unconditional drain().
-  bool needs_drain() const noexcept { return protocol_->is_writing_paused() || protocol_->drain_error(); }
+  bool needs_drain() const noexcept { return protocol_->drain_needed(); }
 
   /// Half-closes once the buffer is flushed: the peer reads end of stream
   /// and may go on sending; this side may go on reading. Later writes are
