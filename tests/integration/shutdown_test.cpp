@@ -1,6 +1,7 @@
 // tests/integration/shutdown_test.cpp: shutting down under load never crashes, leaks or hangs.
 // SPDX-License-Identifier: BSL-1.0
 #include "support/catch.hpp"
+#include "support/loopback.hpp"
 #include "support/run.hpp"
 
 #include <asio/strand.hpp>
@@ -135,10 +136,16 @@ TEST_CASE("stopping and destroying an io_context with pending reads, drains and 
       auto callback = answerer(seen);
       auto server = co_await costream::start_server(callback, "127.0.0.1", 0);
       co_await park_clients(server.sockets()[0].port(), 10, parked);
-      // A writer blocked in drain(): the peer never reads 4 MiB.
+      // A server readline waiting in the middle of a line.
       auto [reader, writer] = co_await costream::open_connection("127.0.0.1", server.sockets()[0].port());
-      writer.write(std::string(4 << 20, 'x'));  // no newline: the server's readline waits too
-      co_await writer.drain();
+      writer.write("no newline yet");
+      // A writer blocked in drain(): its peer never reads, and both kernel
+      // buffers are small, so most of the 4 MiB stays in the writer's buffer.
+      costream::test::raw_listener silent(co_await asio::this_coro::executor, 64 * 1024);
+      auto [blocked, peer] = co_await costream::test::connect_to(silent);
+      blocked.writer.stream().set_option(asio::socket_base::send_buffer_size(64 * 1024));
+      blocked.writer.write(std::string(4 << 20, 'x'));
+      co_await blocked.writer.drain();
     }, asio::detached);
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (parked->load() < 10 && std::chrono::steady_clock::now() < deadline) io->run_for(10ms);
