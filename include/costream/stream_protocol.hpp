@@ -75,8 +75,10 @@ struct no_shutdown_state {};
 /// water marks, and drain() waits on them.
 ///
 /// For Asio's own sockets (TCP, Unix, any basic_stream_socket) costream works
-/// in non-blocking mode and waits for readiness, holding no buffer while a
-/// connection is idle. Any other type modelling AsyncReadStream and
+/// in non-blocking mode: it reads at once while data is there, and waits with a
+/// small read (wait_read_size, 256 bytes) queued in Asio's reactor, so that a
+/// connection waiting for data holds only that block and data arriving costs
+/// one system call. Any other type modelling AsyncReadStream and
 /// AsyncWriteStream (ssl::stream, user streams) is driven through
 /// async_read_some and async_write.
 ///
@@ -225,6 +227,16 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// Why the connection was lost; empty for a local close or a clean end.
   std::error_code lost_error() const noexcept { return lost_error_; }
 
+  /// What a connection waiting for data holds for input: Asio's sockets
+  /// wait with a read of this size queued (see fill), so that data arriving
+  /// costs no system call besides the read itself.
+  static constexpr std::size_t wait_read_size = 256;
+
+  /// The storage the reader's buffer holds now (0 for none): while a read
+  /// waits on an empty buffer, at most wait_read_size; nothing once no read
+  /// waits and nothing is buffered.
+  std::size_t read_buffer_capacity() const noexcept { return reader_.buffer().capacity(); }
+
   std::size_t write_buffer_size() const noexcept { return out_.size() + in_flight_.size(); }
   std::size_t write_high_water() const noexcept { return high_water_; }
   std::size_t write_low_water() const noexcept { return low_water_; }
@@ -324,10 +336,10 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   static constexpr unsigned max_reads_without_wait = 16;
   unsigned reads_without_wait_ = 0;
   // The last read returned less than it asked for: the socket's receive
-  // queue was empty then, so the next fill waits for readiness first instead
-  // of paying a read that would only say EAGAIN (the wait reports data that
-  // arrived meanwhile at once).
-  bool drained_ = false;
+  // queue was empty then, so the next fill waits first instead of paying a
+  // read that would only say EAGAIN (data that arrived meanwhile completes
+  // the wait at once).
+  bool drained_ = true;  // a new connection waits for its first bytes
 
   std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
 
@@ -347,17 +359,36 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
       detail::byte_buffer& buffer = reader_.buffer();
       if constexpr (detail::native_socket<Stream>) {
         // Once lost, the reader already has end of stream or the error.
+        bool have_data = false;
         while (!lost_) {
-          if (drained_) {
+          if (drained_ && !have_data) {
+            // Wait for data with a small read queued in Asio's reactor, which
+            // performs it when the socket becomes readable: unlike a readiness
+            // wait (async_wait re-arms epoll with a system call) or a read that
+            // would only say EAGAIN, this costs no system call of its own. A
+            // waiting connection holds only this small block.
             drained_ = false;
-            if (buffer.empty()) buffer.release();  // an idle connection holds no input buffer
             reads_without_wait_ = 0;
-            auto [wait_ec] = co_await stream_.async_wait(Stream::wait_read, compat::use_tuple);
+            if (buffer.empty() && buffer.capacity() > wait_read_size) buffer.release();
+            char* room = buffer.prepare_exact(wait_read_size);
+            auto [read_ec, n] =
+                co_await stream_.async_read_some(asio::buffer(room, wait_read_size), compat::use_tuple);
+            reader_.commit_data(n);
+            if (n == 0 && buffer.empty()) buffer.release();  // the wait is over: hold nothing
             if (lost_) break;
-            if (wait_ec) {
-              ec = wait_ec;
+            if (n == 0) {
+              if (read_ec == asio::error::operation_aborted) {
+                ec = read_ec;
+              } else {
+                read_failed(read_ec ? read_ec : asio::error::eof);
+              }
               break;
             }
+            if (n < wait_read_size) {
+              drained_ = true;  // that was all there was
+              break;
+            }
+            have_data = true;  // the small read came back full: read the rest at once
           }
           char* room = buffer.prepare(chunk);
           asio::error_code read_ec;
@@ -380,6 +411,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
             break;
           }
           drained_ = true;
+          if (have_data) break;
         }
       } else if (!lost_) {
         char* room = buffer.prepare(chunk);

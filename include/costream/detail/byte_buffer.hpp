@@ -13,7 +13,7 @@
 namespace costream::detail {
 
 /// A few freed buffer blocks kept per thread. Buffers give their storage back
-/// whenever they are empty (so an idle connection holds none); without this
+/// whenever they are empty (so a connection no read waits on holds none); without this
 /// cache a busy connection would return a block to malloc and ask for it
 /// again on every read that finds the socket empty and on every flush, and
 /// glibc would trim and regrow its heap each time. Bounded: at most `slots`
@@ -149,31 +149,15 @@ class byte_buffer {
   /// makes the bytes actually written part of the buffer. Invalidates data().
   char* prepare(std::size_t n) {
     if (capacity_ - end_ >= n) return data_ + end_;
-    const std::size_t live = size();
-    if (capacity_ - live >= n) {
-      // Enough room once compacted: move the live bytes to the front. This
-      // happens only when the end of the storage is reached, so each byte is
-      // moved at most once per pass through the storage.
-      std::memmove(data_, data_ + begin_, live);
-    } else {
-      std::size_t want = capacity_ * 2;
-      if (want < live + n) want = live + n;
-      if (want < min_capacity) want = min_capacity;
-      std::size_t got = 0;
-      char* fresh = block_cache::local().take(want, got);
-      if (fresh == nullptr) {
-        fresh = static_cast<char*>(std::malloc(want));
-        if (fresh == nullptr) throw std::bad_alloc();
-        got = want;
-      }
-      if (live != 0) std::memcpy(fresh, data_ + begin_, live);
-      if (data_ != nullptr) block_cache::local().give(data_, capacity_);
-      data_ = fresh;
-      capacity_ = got;
-    }
-    begin_ = 0;
-    end_ = live;
-    return data_ + end_;
+    return grow(n, true);
+  }
+
+  /// prepare() for a buffer that may stay as it is for long (a connection
+  /// waiting for data): when storage must be found, it is exactly what is
+  /// needed, never a larger block from the cache.
+  char* prepare_exact(std::size_t n) {
+    if (capacity_ - end_ >= n) return data_ + end_;
+    return grow(n, false);
   }
 
   /// Room already available after the live bytes, without moving anything.
@@ -189,6 +173,36 @@ class byte_buffer {
 
  private:
   static constexpr std::size_t min_capacity = 256;
+
+  // Finds room for n bytes after the live ones: by moving them to the front
+  // if that is enough, else in new storage (a cached block if `use_cache`).
+  char* grow(std::size_t n, bool use_cache) {
+    const std::size_t live = size();
+    if (capacity_ - live >= n) {
+      // Enough room once compacted: move the live bytes to the front. This
+      // happens only when the end of the storage is reached, so each byte is
+      // moved at most once per pass through the storage.
+      std::memmove(data_, data_ + begin_, live);
+    } else {
+      std::size_t want = capacity_ * 2;
+      if (want < live + n) want = live + n;
+      if (want < min_capacity) want = min_capacity;
+      std::size_t got = 0;
+      char* fresh = use_cache ? block_cache::local().take(want, got) : nullptr;
+      if (fresh == nullptr) {
+        fresh = static_cast<char*>(std::malloc(want));
+        if (fresh == nullptr) throw std::bad_alloc();
+        got = want;
+      }
+      if (live != 0) std::memcpy(fresh, data_ + begin_, live);
+      if (data_ != nullptr) block_cache::local().give(data_, capacity_);
+      data_ = fresh;
+      capacity_ = got;
+    }
+    begin_ = 0;
+    end_ = live;
+    return data_ + end_;
+  }
 
   char* data_ = nullptr;
   std::size_t capacity_ = 0;

@@ -59,6 +59,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   const asio::any_io_executor& executor() const noexcept { return executor_; }
   std::size_t limit() const noexcept { return limit_; }
   byte_buffer& buffer() noexcept { return buffer_; }
+  const byte_buffer& buffer() const noexcept { return buffer_; }
   bool eof() const noexcept { return eof_; }
   bool at_eof() const noexcept { return eof_ && buffer_.empty(); }
   std::exception_ptr exception() const noexcept { return exception_; }
