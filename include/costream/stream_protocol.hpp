@@ -343,6 +343,17 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
 
   std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
 
+  // Pins the reader's buffer while an asynchronous read writes into it; the
+  // destructor covers a frame destroyed while the read is pending. (A class
+  // member: g++ 12 cannot precompile a local class inside a coroutine.)
+  struct pin_guard {
+    explicit pin_guard(detail::byte_buffer& buffer) noexcept : buffer_(buffer) { buffer_.pin(); }
+    pin_guard(const pin_guard&) = delete;
+    pin_guard& operator=(const pin_guard&) = delete;
+    ~pin_guard() { buffer_.unpin(); }
+    detail::byte_buffer& buffer_;
+  };
+
   // ---- reading -------------------------------------------------------------
 
   // reader_source::fill: one read into the reader's buffer, waiting for the
@@ -371,8 +382,10 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
             reads_without_wait_ = 0;
             if (buffer.empty() && buffer.capacity() > wait_read_size) buffer.release();
             char* room = buffer.prepare_exact(wait_read_size);
+            const pin_guard pinned(buffer);  // a read that needs no wait may consume meanwhile
             auto [read_ec, n] =
                 co_await stream_.async_read_some(asio::buffer(room, wait_read_size), compat::use_tuple);
+            buffer.unpin();
             reader_.commit_data(n);
             if (n == 0 && buffer.empty()) buffer.release();  // the wait is over: hold nothing
             if (lost_) break;
@@ -415,7 +428,9 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
         }
       } else if (!lost_) {
         char* room = buffer.prepare(chunk);
+        const pin_guard pinned(buffer);
         auto [read_ec, n] = co_await stream_.async_read_some(asio::buffer(room, chunk), compat::use_tuple);
+        buffer.unpin();
         reader_.commit_data(n);
         if (n == 0 && !lost_) {
           if (read_ec == asio::error::operation_aborted) {

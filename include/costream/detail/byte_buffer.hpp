@@ -110,6 +110,7 @@ class byte_buffer {
     std::swap(begin_, other.begin_);
     std::swap(end_, other.end_);
     std::swap(consumed_total_, other.consumed_total_);
+    std::swap(pinned_, other.pinned_);
   }
 
   std::size_t size() const noexcept { return end_ - begin_; }
@@ -122,13 +123,21 @@ class byte_buffer {
   void consume(std::size_t n) noexcept {
     begin_ += n;
     consumed_total_ += n;
-    if (begin_ == end_) begin_ = end_ = 0;
+    if (begin_ == end_ && !pinned_) begin_ = end_ = 0;
   }
 
   void clear() noexcept {
     consumed_total_ += size();
-    begin_ = end_ = 0;
+    begin_ = end_ = pinned_ ? end_ : 0;
   }
+
+  /// While pinned, the end of the live bytes stays where it is: an
+  /// asynchronous read is writing into the room after it (from prepare())
+  /// and will commit() there. Consuming still works; it only stops moving an
+  /// emptied buffer back to the front. Nothing may prepare() meanwhile.
+  void pin() noexcept { pinned_ = true; }
+  void unpin() noexcept { pinned_ = false; }
+  bool pinned() const noexcept { return pinned_; }
 
   /// How many bytes were ever taken from the front. A read that remembers a
   /// position in the buffer across a wait shifts it by what others took.
@@ -209,6 +218,7 @@ class byte_buffer {
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::size_t consumed_total_ = 0;
+  bool pinned_ = false;
 };
 
 /// Stands in for a byte_buffer that a type never uses (an empty one).

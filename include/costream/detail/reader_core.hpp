@@ -73,6 +73,8 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
 
   void feed_data(std::string_view bytes) {
     if (eof_) throw std::system_error(make_error_code(errc::feed_after_eof));
+    // The transport is reading into the buffer: feeding now would move it.
+    if (buffer_.pinned()) throw std::system_error(make_error_code(errc::concurrent_read));
     if (bytes.empty()) return;
     buffer_.append(bytes);
     wake_waiter();
