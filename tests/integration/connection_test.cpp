@@ -94,28 +94,39 @@ asio::awaitable<void> readline_into(Reader reader, std::string& line, bool& done
   done = true;
 }
 
+// What read_takes_all_while_readline_waits saw.
+struct taken_while_waiting {
+  std::string took, line, after;
+};
+
 // A readline waits on a partial line ("abc") with the transport's read
 // pending; meanwhile read(10), which needs no wait, takes every buffered
 // byte. The bytes that arrive next ("def\n") must come out as the next line:
 // the pending read writes after the taken bytes, and the buffer must not
-// move its end under it. `send` writes to the other end.
-template <class Reader, class Send>
-asio::awaitable<void> read_takes_all_while_readline_waits(Reader reader, Send send, std::string& took,
-                                                          std::string& line, std::string& after) {
+// move its end under it. `peer` is the other end of the reader's stream.
+template <class Reader, class AsyncWriteStream>
+asio::awaitable<void> read_takes_all_while_readline_waits(Reader reader, AsyncWriteStream& peer,
+                                                          taken_while_waiting& seen) {
   auto executor = co_await asio::this_coro::executor;
-  co_await send(std::string("abc"));
+  co_await asio::async_write(peer, asio::buffer(std::string_view("abc")), asio::use_awaitable);
   bool line_done = false;
   std::exception_ptr failure;
-  asio::co_spawn(executor, readline_into(reader, line, line_done), [&](std::exception_ptr e) { failure = e; });
+  asio::co_spawn(executor, readline_into(reader, seen.line, line_done), [&](std::exception_ptr e) { failure = e; });
   const bool buffered = co_await test::eventually([&] { return reader.buffered() == "abc"; });
   CHECK(buffered);
   co_await test::sleep_for(20ms);  // the readline is waiting on the transport again
-  took = co_await reader.read(10);
-  co_await send(std::string("def\nghi\n"));
+  seen.took = co_await reader.read(10);
+  co_await asio::async_write(peer, asio::buffer(std::string_view("def\nghi\n")), asio::use_awaitable);
   const bool done = co_await test::eventually([&] { return line_done || failure; });
   CHECK(done);
   rethrow_if(failure);
-  after = co_await reader.readline();
+  seen.after = co_await reader.readline();
+}
+
+void check_nothing_lost(const taken_while_waiting& seen) {
+  CHECK(seen.took == "abc");
+  CHECK(seen.line == "def\n");
+  CHECK(seen.after == "ghi\n");
 }
 
 }  // namespace
@@ -411,23 +422,18 @@ TEST_CASE("needs_drain says when drain would wait or report: paused, then lost t
 
 TEST_CASE("a read that empties the buffer while a readline waits leaves the next bytes intact (TCP)",
           "[connection]") {
-  std::string took, line, after;
+  taken_while_waiting seen;
   test::run([&]() -> asio::awaitable<void> {
     test::raw_listener listener(co_await asio::this_coro::executor);
     auto [client, peer] = co_await test::connect_to(listener);
-    auto send = [&peer](std::string bytes) -> asio::awaitable<void> {
-      co_await asio::async_write(peer, asio::buffer(bytes), asio::use_awaitable);
-    };
-    co_await read_takes_all_while_readline_waits(client.reader, send, took, line, after);
+    co_await read_takes_all_while_readline_waits(client.reader, peer, seen);
   });
-  CHECK(took == "abc");
-  CHECK(line == "def\n");
-  CHECK(after == "ghi\n");
+  check_nothing_lost(seen);
 }
 
 TEST_CASE("a read that empties the buffer while a readline waits leaves the next bytes intact (a pipe)",
           "[connection]") {
-  std::string took, line, after;
+  taken_while_waiting seen;
   test::run([&]() -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
     int fds[2];
@@ -435,14 +441,9 @@ TEST_CASE("a read that empties the buffer while a readline waits leaves the next
     // A stream_descriptor is not a socket: the reader is driven through async_read_some.
     auto pipe_reader = make_connection(asio::posix::stream_descriptor(executor, fds[0]));
     asio::posix::stream_descriptor write_end(executor, fds[1]);
-    auto send = [&write_end](std::string bytes) -> asio::awaitable<void> {
-      co_await asio::async_write(write_end, asio::buffer(bytes), asio::use_awaitable);
-    };
-    co_await read_takes_all_while_readline_waits(pipe_reader.reader, send, took, line, after);
+    co_await read_takes_all_while_readline_waits(pipe_reader.reader, write_end, seen);
   });
-  CHECK(took == "abc");
-  CHECK(line == "def\n");
-  CHECK(after == "ghi\n");
+  check_nothing_lost(seen);
 }
 
 TEST_CASE("write_eof half-closes: the server reads to end of stream and still answers", "[connection]") {
