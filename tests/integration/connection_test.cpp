@@ -3,6 +3,7 @@
 #include "support/catch.hpp"
 #include "support/loopback.hpp"
 #include "support/run.hpp"
+#include "support/units.hpp"
 
 #include <costream/costream.hpp>
 
@@ -31,9 +32,6 @@ using asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * 1024;
 
 // Reads each kind of record the client sends and echoes it: a line, a
 // header block ending in an empty line, 5 exact bytes, a record ending in

@@ -4,6 +4,7 @@
 #include "support/hostile.hpp"
 #include "support/loopback.hpp"
 #include "support/run.hpp"
+#include "support/units.hpp"
 
 #include <costream/costream.hpp>
 
@@ -42,8 +43,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * 1024;
 // One socket read: the most the input buffer holds beyond what the waiting read asked for.
 constexpr std::size_t read_chunk = 64 * KiB;
 

@@ -3,6 +3,7 @@
 #include "support/catch.hpp"
 #include "support/loopback.hpp"
 #include "support/run.hpp"
+#include "support/units.hpp"
 
 #include <costream/costream.hpp>
 
@@ -27,9 +28,6 @@ using asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * 1024;
 
 // Reads a line; "boom" makes the callback throw, anything else is echoed.
 asio::awaitable<void> echo_or_throw(stream_reader reader, stream_writer writer) {

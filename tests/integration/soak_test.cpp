@@ -4,6 +4,7 @@
 #include "support/hostile.hpp"
 #include "support/loopback.hpp"
 #include "support/run.hpp"
+#include "support/units.hpp"
 
 #include <costream/costream.hpp>
 
@@ -46,9 +47,6 @@ using asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr std::size_t KiB = 1024;
-constexpr std::size_t MiB = 1024 * 1024;
 
 constexpr std::size_t wanted_connections = 2000;
 constexpr int rounds = 3;                    // per connection
