@@ -12,6 +12,7 @@
 #include <costream/impl/read.hpp>
 #include <costream/impl/readexactly.hpp>
 #include <costream/impl/readuntil.hpp>
+#include <costream/impl/try_read.hpp>
 #include <costream/stream_protocol.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -21,6 +22,7 @@
 #include <exception>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -191,6 +193,38 @@ class basic_stream_reader {
   [[nodiscard]] asio::awaitable<std::string> readexactly(std::size_t n) { return detail::readexactly_op(core_.get(), n, {}); }
   [[nodiscard]] asio::awaitable<std::string> readexactly(std::size_t n, std::error_code& ec) {
     return detail::readexactly_op(core_.get(), n, {&ec});
+  }
+
+  /// The reads that never wait: each returns what its awaitable form
+  /// (read(n), readline(), readuntil(separator), readexactly(n)) would return
+  /// at once, consumed from the buffer, as a **view of the reader's buffer**
+  /// (no copy, no coroutine frame); or std::nullopt, having consumed nothing,
+  /// when that form would wait or report something: the record is not
+  /// whole yet, it is over the limit, the stream ended, an error is stored,
+  /// an over-long line is being discarded, the separator is empty. Then
+  /// co_await the awaitable form, which does the rest:
+  ///
+  ///     for (std::string owned;;) {
+  ///       std::optional<std::string_view> line = reader.try_readline();
+  ///       if (!line) line = owned = co_await reader.readline();
+  ///       if (line->empty()) break;  // end of stream
+  ///       writer.write(*line);
+  ///     }
+  ///
+  /// The view stays valid until this reader is next used (any read, feed or
+  /// try_ call) or the calling coroutine next suspends (a co_await of
+  /// anything: the transport fills the buffer meanwhile). Use it or copy it
+  /// before then, as Go's bufio.Reader.ReadSlice asks. Like any read that the
+  /// buffer completes, a try_ read may take bytes while another read waits.
+  [[nodiscard]] std::optional<std::string_view> try_read(std::size_t n) noexcept {
+    return detail::try_read_some(*core_, n);
+  }
+  [[nodiscard]] std::optional<std::string_view> try_readline() noexcept { return detail::try_readline(*core_); }
+  [[nodiscard]] std::optional<std::string_view> try_readuntil(std::string_view separator = "\n") noexcept {
+    return detail::try_readuntil(*core_, separator);
+  }
+  [[nodiscard]] std::optional<std::string_view> try_readexactly(std::size_t n) noexcept {
+    return detail::try_readexactly(*core_, n);
   }
 
   /// True once end of stream was fed (or received) and the buffer is empty.

@@ -51,6 +51,20 @@ asio::awaitable<void> structured_echo(stream_reader reader, stream_writer writer
   co_await writer.drain();
 }
 
+// Echoes lines, taking each one the buffer holds without waiting
+// (try_readline, a view) and awaiting readline for the others.
+asio::awaitable<void> try_first_line_echo(stream_reader reader, stream_writer writer) {
+  for (std::string owned;;) {
+    std::optional<std::string_view> line = reader.try_readline();
+    if (!line) line = owned = co_await reader.readline();
+    if (line->empty()) break;
+    writer.write(*line);
+    if (writer.needs_drain()) co_await writer.drain();
+  }
+  writer.close();
+  co_await writer.wait_closed();
+}
+
 // Reads everything to end of stream, then answers with its size and the data.
 asio::awaitable<void> reply_after_eof(stream_reader reader, stream_writer writer) {
   const std::string all = co_await reader.read();
@@ -169,6 +183,31 @@ TEST_CASE("open_connection and start_server exchange lines, separated records an
       CHECK(intact);
     }
     CHECK(reader.at_eof());
+    server.close();
+    co_await server.wait_closed();
+  });
+}
+
+TEST_CASE("a server taking lines with try_readline, else readline, echoes every line of a stream cut anyhow",
+          "[connection][try_read]") {
+  test::run([&]() -> asio::awaitable<void> {
+    auto server = co_await start_server(try_first_line_echo, "127.0.0.1", 0);
+    auto [reader, writer] = co_await open_connection("127.0.0.1", server.sockets()[0].port());
+    // 20,000 lines of 0 to 199 bytes, sent in writes of 1 to 2,999 bytes.
+    std::string input;
+    for (std::size_t i = 0; i < 20000; ++i) input += test::pattern(i * 7919 % 200) + "\n";
+    for (std::size_t at = 0, i = 0; at < input.size(); ++i) {
+      const std::size_t size = std::min(input.size() - at, 1 + i * 104729 % 2999);
+      writer.write(std::string_view(input).substr(at, size));
+      at += size;
+      if (i % 8 == 0) co_await writer.drain();
+      if (i % 64 == 0) co_await test::sleep_for(1ms);
+    }
+    writer.write_eof();
+    const std::string echoed = co_await reader.read();
+    CHECK(echoed.size() == input.size());
+    const bool intact = echoed == input;
+    CHECK(intact);
     server.close();
     co_await server.wait_closed();
   });

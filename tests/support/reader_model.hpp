@@ -56,8 +56,10 @@ namespace costream::test {
 enum class read_kind { read_some, read_all, readline, readuntil, readexactly };
 
 /// Which overload a read uses: the throwing one, the one with a trailing
-/// error_code&, or (readuntil) the one that also reports `consumed`.
-enum class read_form { throwing, error_code, error_code_consumed };
+/// error_code&, or (readuntil) the one that also reports `consumed`; or
+/// (read(n), readline, readuntil with one separator, readexactly) the
+/// try_ read first, and the error_code& form when it declines.
+enum class read_form { throwing, error_code, error_code_consumed, try_first };
 
 struct read_request {
   read_kind kind = read_kind::read_some;
@@ -107,9 +109,10 @@ inline std::string describe(const std::error_code& ec) {
 }
 
 inline std::string describe(const read_request& r) {
-  std::string form = r.form == read_form::throwing     ? ""
-                     : r.form == read_form::error_code ? ", ec"
-                                                       : ", ec, consumed";
+  std::string form = r.form == read_form::throwing              ? ""
+                     : r.form == read_form::error_code          ? ", ec"
+                     : r.form == read_form::error_code_consumed ? ", ec, consumed"
+                                                                : ", try_ first";
   switch (r.kind) {
     case read_kind::read_some: return "read(" + std::to_string(r.n) + form + ")";
     case read_kind::read_all: return "read(" + (form.empty() ? std::string() : form.substr(2)) + ")";
@@ -386,6 +389,7 @@ struct read_slot {
   read_outcome outcome;
   std::string what;        // a stored exception that is no system_error: its what()
   std::string unexpected;  // an exception no read may throw
+  bool declined = false;   // read_form::try_first: the try_ read returned nullopt
   asio::cancellation_signal cancel;  // bound to the read's coroutine
 };
 
@@ -416,7 +420,10 @@ inline asio::awaitable<std::string> perform_readuntil(stream_reader reader, cons
           data = co_await reader.readuntil(sep);
         }
         break;
-      case read_form::error_code: data = co_await reader.readuntil(sep, out.ec); break;
+      case read_form::error_code:
+      case read_form::try_first:  // perform_read has tried; this is the form it falls back to
+        data = co_await reader.readuntil(sep, out.ec);
+        break;
       case read_form::error_code_consumed:
         data = co_await reader.readuntil(sep, out.ec, consumed);
         if (out.ec == errc::limit_overrun) out.consumed = consumed;
@@ -434,7 +441,10 @@ inline asio::awaitable<std::string> perform_readuntil(stream_reader reader, cons
         data = co_await reader.readuntil(list);
       }
       break;
-    case read_form::error_code: data = co_await reader.readuntil(list, out.ec); break;
+    case read_form::error_code:
+    case read_form::try_first:  // no try_ form for a list: the error_code form
+      data = co_await reader.readuntil(list, out.ec);
+      break;
     case read_form::error_code_consumed:
       data = co_await reader.readuntil(list, out.ec, consumed);
       if (out.ec == errc::limit_overrun) out.consumed = consumed;
@@ -443,9 +453,34 @@ inline asio::awaitable<std::string> perform_readuntil(stream_reader reader, cons
   co_return data;
 }
 
+/// read_form::try_first: the try_ read, if `r` has one; nullopt when it
+/// declines or there is none (read()).
+inline std::optional<std::string> try_read(stream_reader& reader, const read_request& r, read_slot& slot) {
+  std::optional<std::string_view> view;
+  switch (r.kind) {
+    case read_kind::read_some: view = reader.try_read(r.n); break;
+    case read_kind::readline: view = reader.try_readline(); break;
+    case read_kind::readuntil: view = reader.try_readuntil(r.separators.at(0)); break;
+    case read_kind::readexactly: view = reader.try_readexactly(r.n); break;
+    case read_kind::read_all: return std::nullopt;
+  }
+  slot.declined = !view;
+  if (!view) return std::nullopt;
+  return std::string(*view);
+}
+
 /// Runs one read on `reader` and leaves how it ended in `slot`.
 inline asio::awaitable<void> perform_read(stream_reader reader, read_request r, std::shared_ptr<read_slot> slot) {
   read_outcome out;
+  if (r.form == read_form::try_first) {
+    if (std::optional<std::string> data = try_read(reader, r, *slot)) {
+      out.data = std::move(*data);
+      slot->outcome = std::move(out);
+      slot->done = true;
+      co_return;
+    }
+    r.form = read_form::error_code;  // declined: the awaitable form does the rest
+  }
   const bool throwing = r.form == read_form::throwing;
   try {
     switch (r.kind) {
@@ -579,6 +614,10 @@ class reader_check {
         return index;
       }
       if (!compare(index, request, *slot, *expected)) return index;
+      if (slot->declined && whole_record(request, *expected)) {
+        fail("#" + std::to_string(index) + ": the try_ read declined what its awaitable form returned at once");
+        return index;
+      }
       outcomes_[index] = slot->outcome;
     } else {
       if (expected) {
@@ -609,6 +648,20 @@ class reader_check {
   void poll() {
     io_.restart();
     io_.poll();
+  }
+
+  // A read that completed at once with what a try_ read must return: a
+  // whole record, no error (not the end of the stream, not a partial line).
+  static bool whole_record(const read_request& r, const read_outcome& o) {
+    if (o.ec) return false;
+    switch (r.kind) {
+      case read_kind::read_some: return r.n == 0 || !o.data.empty();
+      case read_kind::readline: return !o.data.empty() && o.data.back() == '\n';
+      case read_kind::readuntil:
+      case read_kind::readexactly: return true;
+      case read_kind::read_all: return false;
+    }
+    return false;
   }
 
   void note(std::string step) {
