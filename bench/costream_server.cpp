@@ -1,7 +1,7 @@
 // bench/costream_server.cpp: the benchmark server written the idiomatic costream way.
 // SPDX-License-Identifier: BSL-1.0
 //
-// usage: costream_server ping|echo|sink|bulk-echo [strand]
+// usage: costream_server ping|ping-try|echo|echo-try|sink|bulk-echo [strand]
 //
 // Listens on 127.0.0.1, port 0, prints "listening on 127.0.0.1:PORT" as its first line and runs
 // one thread until SIGTERM or SIGINT. Each connection is a coroutine written as a user would write
@@ -9,7 +9,11 @@
 // drain() when the writer says so (needs_drain(): the same flow control as drain() after every
 // write, without a coroutine frame per reply while nothing is paused).
 //   ping       every line gets "+PONG\r\n" (what redis-benchmark -t ping_inline expects)
+//   ping-try   the same with the zero-copy reads: try_readline()'s view of a buffered request,
+//              readline() when none is buffered
 //   echo       every line is written back
+//   echo-try   the same with the zero-copy reads: try_readline()'s view of a buffered line,
+//              readline() when none is buffered
 //   sink       readexactly(65536) until end of stream (the last, short chunk arrives as the
 //              partial data of the no-throw form), then replies "<bytes>\n" and closes
 //   bulk-echo  every 64 KiB chunk (and the last short one) is written back
@@ -26,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -44,6 +49,31 @@ asio::awaitable<void> ping(costream::stream_reader reader, costream::stream_writ
 asio::awaitable<void> echo(costream::stream_reader reader, costream::stream_writer writer) {
   for (std::string line; !(line = co_await reader.readline()).empty();) {
     writer.write(line);
+    if (writer.needs_drain()) co_await writer.drain();
+  }
+}
+
+// ping with the zero-copy reads: a request the buffer holds is taken as a
+// view (try_readline), readline does the rest.
+asio::awaitable<void> ping_try(costream::stream_reader reader, costream::stream_writer writer) {
+  for (std::string owned;;) {
+    std::optional<std::string_view> line = reader.try_readline();
+    if (!line) line = owned = co_await reader.readline();
+    if (line->empty()) break;
+    writer.write("+PONG\r\n");
+    if (writer.needs_drain()) co_await writer.drain();
+  }
+}
+
+// The line echo with the zero-copy reads: a line the buffer holds is taken
+// as a view (try_readline: no copy, no coroutine frame) and written from
+// it; readline does the rest (waiting, end of stream).
+asio::awaitable<void> echo_try(costream::stream_reader reader, costream::stream_writer writer) {
+  for (std::string owned;;) {
+    std::optional<std::string_view> line = reader.try_readline();
+    if (!line) line = owned = co_await reader.readline();
+    if (line->empty()) break;
+    writer.write(*line);
     if (writer.needs_drain()) co_await writer.drain();
   }
 }
@@ -110,12 +140,16 @@ int main(int argc, char** argv) {
     asio::co_spawn(io, serve(ping, options), done);
   } else if (mode == "echo") {
     asio::co_spawn(io, serve(echo, options), done);
+  } else if (mode == "ping-try") {
+    asio::co_spawn(io, serve(ping_try, options), done);
+  } else if (mode == "echo-try") {
+    asio::co_spawn(io, serve(echo_try, options), done);
   } else if (mode == "sink") {
     asio::co_spawn(io, serve(sink, options), done);
   } else if (mode == "bulk-echo") {
     asio::co_spawn(io, serve(bulk_echo, options), done);
   } else {
-    std::fprintf(stderr, "usage: costream_server ping|echo|sink|bulk-echo [strand]\n");
+    std::fprintf(stderr, "usage: costream_server ping|ping-try|echo|echo-try|sink|bulk-echo [strand]\n");
     return 2;
   }
   io.run();

@@ -94,20 +94,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
-# start_server IMPL MODE: runs IMPL_server MODE, waits (at most 10 s) for "listening on
-# 127.0.0.1:PORT" on its first stdout line; sets SPID[IMPL] and SPORT[IMPL].
+# start_server IMPL MODE [KEY]: runs IMPL_server MODE, waits (at most 10 s) for "listening on
+# 127.0.0.1:PORT" on its first stdout line; sets SPID[KEY] and SPORT[KEY] (KEY defaults to IMPL).
 start_server() {
-  local out=$LOG/server-$1-$2.out port i
+  local key=${3:-$1} out=$LOG/server-$1-$2.out port i
   "$BIN/$1_server" "$2" >"$out" 2>>"$LOG/server-$1-$2.err" &
-  SPID[$1]=$!
+  SPID[$key]=$!
   for i in $(seq 100); do
     port=$(sed -n '1s/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$out" 2>/dev/null)
-    [ -n "$port" ] && { SPORT[$1]=$port; return 0; }
-    kill -0 "${SPID[$1]}" 2>/dev/null || break
+    [ -n "$port" ] && { SPORT[$key]=$port; return 0; }
+    kill -0 "${SPID[$key]}" 2>/dev/null || break
     sleep 0.1
   done
   log "warn: $1 server did not start in mode $2 (see $LOG/server-$1-$2.err)"
-  stop_server "$1"
+  stop_server "$key"
   return 1
 }
 start_all() { # MODE
@@ -171,16 +171,18 @@ redis_ping() {
   echo "$rps $((c1 - c0))"
 }
 
+# costream runs twice, as in the line echo: readline(), and (costream_try) try_readline() first.
 run_ping() {
   log "ping (redis-benchmark): starting the ping servers"
   start_all ping
-  local cfg c p nprobe nmax s r res w
+  start_server costream ping-try costream_try || die "cannot start the costream server (ping-try)"
+  local cfg c p nprobe nmax s r res w impls=(costream costream_try asio epoll)
   declare -A N
   for cfg in "1 1 4000 200000" "50 1 20000 1000000" "50 32 100000 20000000"; do
     set -- $cfg
     c=$1 p=$2 nprobe=$3 nmax=$4
     w="ping_c${c}_p${p}"
-    for s in "${IMPLS[@]}"; do # warm-up probe; its rate sizes N for a run of about TARGET_S
+    for s in "${impls[@]}"; do # warm-up probe; its rate sizes N for a run of about TARGET_S
       if [ -n "$QUICK" ]; then
         N[$s]=$nprobe
         continue
@@ -190,7 +192,7 @@ run_ping() {
         'BEGIN {n = int(r * t / 1000) * 1000; if (n < lo) n = lo; if (n > hi) n = hi; print n}')
     done
     for r in $(seq "$ROUNDS"); do
-      for s in "${IMPLS[@]}"; do
+      for s in "${impls[@]}"; do
         if alive "$s" && res=$(redis_ping "$s" "$c" "$p" "${N[$s]}"); then
           set -- $res
           record "$w" "$r" "$s" "$1" "$2" "${N[$s]}" 1e6
@@ -209,10 +211,11 @@ run_ping() {
 run_lcping() {
   log "ping (load_client -c 50 -P 32): starting the ping servers"
   start_all ping
-  local s r
-  for s in "${IMPLS[@]}"; do timeout 30 "$LC" ping -p "${SPORT[$s]}" -n 1000000000 -c 50 -P 32 -t 0.3 >/dev/null 2>&1; done
+  start_server costream ping-try costream_try || die "cannot start the costream server (ping-try)"
+  local s r impls=(costream costream_try asio epoll)
+  for s in "${impls[@]}"; do timeout 30 "$LC" ping -p "${SPORT[$s]}" -n 1000000000 -c 50 -P 32 -t 0.3 >/dev/null 2>&1; done
   for r in $(seq "$ROUNDS"); do
-    for s in "${IMPLS[@]}"; do
+    for s in "${impls[@]}"; do
       measure lcping_c50_p32 "$r" "$s" 1e6 60 "$LC" ping -p "${SPORT[$s]}" -n 1000000000 -c 50 -P 32 -t "$TARGET_S"
     done
   done
@@ -233,14 +236,17 @@ run_churn() {
 }
 
 # ---- line echo ------------------------------------------------------------------------------------
+# costream runs twice: the plain readline() server, and (as impl costream_try) the one that takes
+# buffered lines as views with try_readline().
 run_echo() {
   log "line echo: starting the echo servers"
   start_all echo
-  local conns s r
+  start_server costream echo-try costream_try || die "cannot start the costream server (echo-try)"
+  local conns s r impls=(costream costream_try asio epoll)
   for conns in 1 16; do
-    for s in "${IMPLS[@]}"; do timeout 30 "$LC" echo -p "${SPORT[$s]}" -n 200000 -c "$conns" -t 0.3 >/dev/null 2>&1; done
+    for s in "${impls[@]}"; do timeout 30 "$LC" echo -p "${SPORT[$s]}" -n 200000 -c "$conns" -t 0.3 >/dev/null 2>&1; done
     for r in $(seq "$ROUNDS"); do
-      for s in "${IMPLS[@]}"; do
+      for s in "${impls[@]}"; do
         measure "echo_c$conns" "$r" "$s" 1e6 60 "$LC" echo -p "${SPORT[$s]}" -n 100000000 -c "$conns" -t "$TARGET_S" -w 262144
       done
     done
@@ -381,13 +387,18 @@ for w, label, fig, digits, cpu in WORKLOADS:
     for name, field, d in lines:
         c, a, e = (med(w, i, field) for i in ("costream", "asio", "epoll"))
         print(f"| {label} | {name} | {fmt(c, d)} | {fmt(a, d)} | {fmt(e, d)} | {ratio(c, a)} | {ratio(c, e)} |")
+    if "costream_try" in rows[w]:  # the same workload served with try_readline's views (ping, echo)
+        for name, field, d in lines:
+            c, a, e = (med(w, i, field) for i in ("costream_try", "asio", "epoll"))
+            print(f"| {label}, try_readline view | {name} | {fmt(c, d)} | {fmt(a, d)} | {fmt(e, d)} | {ratio(c, a)} | {ratio(c, e)} |")
 
 if os.path.exists(inmemory):
     for line in open(inmemory):
         kv = dict(p.split("=", 1) for p in line.split())
         if kv.get("op") == "floor":
             continue
-        op = {"readline": "readline()", "readuntil": 'readuntil("\\r\\n")', "readexactly": "readexactly(n)"}[kv["op"]]
+        op = {"readline": "readline()", "readuntil": 'readuntil("\\r\\n")', "readexactly": "readexactly(n)",
+              "try_readline": "try_readline() view"}[kv["op"]]
         print(f"| in-memory {op}, {kv['size']} B records | ns / op ↓, allocations / op | "
               f"{float(kv['ns_per_op']):.1f} ns, {float(kv['allocs_per_op']):.2f} | — | — | — | — |")
 PY
@@ -442,9 +453,14 @@ x = r(med("ping_c50_p32", "costream"), med("ping_c50_p32", "epoll"))
 print(f"| ping c50 P32 ≥ 0.8x epoll | {f(x, '.2f')}x | {verdict(None if x is None else x >= 0.8)} |")
 x = med("ping_c50_p32", "costream", "cpu_per_unit")
 print(f"| ping c50 P32 ≤ 0.3 CPU-s / M req | {f(x, '.3f')} | {verdict(None if x is None else x <= 0.3)} |")
+x = med("ping_c50_p32", "costream_try", "cpu_per_unit")
+print(f"| ping c50 P32 ≤ 0.3 CPU-s / M req, try_readline view | {f(x, '.3f')} | {verdict(None if x is None else x <= 0.3)} |")
 for w in ("echo_c1", "echo_c16"):
     x = r(med(w, "costream"), GO[w])
     print(f"| line echo ({w[5:]}) ≥ 1.5x Go bufio ({GO[w]:,} lines/s) | {f(med(w, 'costream'), ',.0f')} lines/s = {f(x, '.2f')}x | {verdict(None if x is None else x >= 1.5)} |")
+for w in ("echo_c1", "echo_c16"):
+    x = r(med(w, "costream_try"), med(w, "epoll"))
+    print(f"| line echo ({w[5:]}) with the zero-copy view (try_readline) ≥ 0.5x epoll | {f(med(w, 'costream_try'), ',.0f')} lines/s = {f(x, '.2f')}x | {verdict(None if x is None else x >= 0.5)} |")
 for w in ("bulk_sink", "bulk_echo"):
     best = max([v for v in (med(w, "asio"), med(w, "epoll")) if v is not None], default=None)
     x = r(med(w, "costream"), best)
@@ -474,7 +490,9 @@ print()
 print("| workload | impl | figure per round | CPU per unit per round |")
 print("|---|---|---|---|")
 for w, byimpl in rows.items():
-    for impl in ("costream", "asio", "epoll"):
+    for impl in ("costream", "costream_try", "asio", "epoll"):
+        if impl not in byimpl and impl == "costream_try":
+            continue
         rs = byimpl.get(impl, [])
         cpu = "—" if w.startswith("fanin_") else ", ".join(r["cpu_per_unit"] or "-" for r in rs)
         print(f"| {w} | {impl} | {', '.join(r['value'] or 'failed' for r in rs)} | {cpu} |")
