@@ -8,6 +8,8 @@ import os
 
 FEED, FEED_ALPHA, FEED_RUN, EOF, ERROR = 0, 1, 2, 3, 4
 READ, READ_ALL, READLINE, READUNTIL, READUNTIL_LIST, READEXACTLY, FEED_BYTE, CANCEL = 5, 6, 7, 8, 9, 10, 11, 12
+TRY = 13
+TRY_READ, TRY_READLINE, TRY_READUNTIL, TRY_READEXACTLY = 0, 1, 2, 3
 THROWING, EC, EC_CONSUMED = 0, 1, 2
 RESET, LOST, OTHER = 0, 1, 2
 
@@ -63,6 +65,13 @@ def readexactly(n, form=THROWING):
     return bytes([READEXACTLY, n * 2 + form])
 
 
+def try_read(kind, n=0, sep=b""):
+    out = bytes([TRY, n * 4 + kind])
+    if kind == TRY_READUNTIL:
+        out += bytes([len(sep)]) + sep
+    return out
+
+
 SEEDS = {
     "read_n": limit(8) + read(3) + feed(b"hello") + read(2, EC) + read(10) + read(0) + eof() + read(4),
     "read_all": limit(4) + read_all() + feed(b"abc") + feed(b"defgh") + eof() + read_all(EC),
@@ -90,6 +99,10 @@ SEEDS = {
     "feed_after_eof": limit(1) + feed(b"x") + eof() + feed(b"y") + run(0, 0) + read(5) + read(5) + readline(),
     "cancel": limit(4) + feed(b"ab") + readexactly(5) + cancel() + readline() + cancel() + feed(b"cdefg")
     + readline(EC) + cancel() + feed(b"hh\nok\n") + readline() + readuntil(b"z") + cancel() + cancel() + read(9),
+    "try_reads": limit(4) + feed(b"ab\ncd") + try_read(TRY_READLINE) + try_read(TRY_READLINE)
+    + feed(b"e\r\nabcdefg\n") + try_read(TRY_READUNTIL, 0, b"\r\n") + try_read(TRY_READLINE)
+    + readline(EC) + try_read(TRY_READEXACTLY, 3) + feed(b"xyz") + try_read(TRY_READEXACTLY, 2)
+    + readexactly(5) + try_read(TRY_READ, 1) + feed(b"1234") + eof() + try_read(TRY_READ, 9) + try_read(TRY_READ, 9),
     "big_run": limit(64) + run(200, ord("a")) + readuntil(b"\n") + readline() + run(100, ord("b"))
     + feed(b"\n") + readexactly(120) + readline(),
 }

@@ -4,7 +4,7 @@
 // The input is a script in this format (fuzz/make_corpus.py
 // writes the seed corpus in it):
 //   byte 0      limit = 1 + byte % 64
-//   then steps, each an opcode byte (byte % 13) and its operands:
+//   then steps, each an opcode byte (byte % 14) and its operands:
 //   0  feed raw       len = byte % 64, then len bytes
 //   1  feed alphabet  len = byte % 64, then len bytes, each mapped to "a\r\nb"[byte % 4]
 //   2  feed run       count = byte, c = byte: count copies of c (0: an empty feed)
@@ -20,6 +20,10 @@
 //   10 readexactly(n) p: form = p % 2, n = p / 2
 //   11 feed one byte  c = byte
 //   12 cancel         the waiting read, if any
+//   13 try_ read first p = byte: kind = p % 4 (read(n), readline(), readuntil(sep),
+//                     readexactly(n)), n = p / 4; readuntil: alphabet = p / 4 % 2, then
+//                     len = byte % 4 (0: empty), then len bytes. The try_ read runs first,
+//                     the error_code form when it declines.
 // A missing operand byte reads as 0. Reads are started with co_spawn while
 // another read may be waiting (then they complete at once or fail with
 // concurrent_read); after every step the io_context is polled and every
@@ -86,6 +90,18 @@ read_request separators_request(byte_source& in, bool list) {
   return r;
 }
 
+read_request try_request(byte_source& in) {
+  const std::uint8_t p = in.next();
+  constexpr read_kind kinds[] = {read_kind::read_some, read_kind::readline, read_kind::readuntil,
+                                 read_kind::readexactly};
+  read_request r;
+  r.kind = kinds[p % 4];
+  r.form = read_form::try_first;
+  r.n = p / 4u;
+  if (r.kind == read_kind::readuntil) r.separators.push_back(in.bytes(in.next() % 4, p / 4 % 2 != 0));
+  return r;
+}
+
 read_request sized_request(read_kind kind, std::uint8_t p) {
   read_request r;
   r.kind = kind;
@@ -101,7 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   byte_source in(data, size);
   costream::test::reader_check check(1 + in.next() % 64);
   for (int steps = 0; !in.empty() && steps < 512 && !check.failed(); ++steps) {
-    const std::uint8_t op = in.next() % 13;
+    const std::uint8_t op = in.next() % 14;
     std::optional<read_request> read;
     switch (op) {
       case 0: check.feed_data(in.bytes(in.next() % 64, false)); break;
@@ -121,6 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 10: read = sized_request(read_kind::readexactly, in.next()); break;
       case 11: check.feed_data(std::string(1, static_cast<char>(in.next()))); break;
       case 12: check.cancel(); break;
+      case 13: read = try_request(in); break;
       default: break;
     }
     if (read) check.start(*read);
