@@ -165,15 +165,20 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     }
     if constexpr (std::is_same_v<Stream, socket_type>) {
       std::shared_ptr<protocol_type> protocol;
+      // The callback's own coroutine is spawned, not one that awaits it: a
+      // frame less per connection. Calling it runs none of its body (a
+      // coroutine starts suspended, and a plain function is wrapped in one).
+      asio::awaitable<void> client;
       try {
         protocol = protocol_type::create(std::move(socket), limit_);
+        client = callback_(reader_type(protocol), writer_type(protocol));
       } catch (...) {
         report(std::current_exception());
         return;
       }
       ++active_;
       clients_.push_back(protocol);
-      asio::co_spawn(protocol->get_executor(), run_client(callback_, reader_type(protocol), writer_type(protocol)),
+      asio::co_spawn(protocol->get_executor(), std::move(client),
                      [self = this->shared_from_this()](std::exception_ptr e) {
                        asio::post(self->strand_, [self, e] { self->client_done(e); });
                      });
@@ -187,10 +192,6 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
                        asio::post(self->strand_, [self, e] { self->client_done(e); });
                      });
     }
-  }
-
-  static asio::awaitable<void> run_client(callback_type callback, reader_type reader, writer_type writer) {
-    co_await callback(std::move(reader), std::move(writer));
   }
 
   static asio::awaitable<void> upgrade_and_run(std::shared_ptr<server_state> self, callback_type callback,

@@ -139,7 +139,9 @@ asio::awaitable<void> listen_tcp(std::shared_ptr<State> state, std::string host,
 /// coroutine on the connection's strand; it may be a coroutine (returning
 /// asio::awaitable<void>) or a plain function. When it returns and its
 /// reader and writer copies are gone, the connection is closed (flushing
-/// what was written).
+/// what was written). (A function that is not a coroutine but returns one
+/// is called on the server's strand as the connection is accepted; an
+/// exception it throws then is reported like one from the coroutine.)
 ///
 /// host "" listens on every interface, IPv4 and IPv6 (where the machine has
 /// it); a name is resolved and every address is bound. Port 0 picks a free

@@ -99,6 +99,12 @@ asio::awaitable<void> chatty_client(std::uint16_t port, int id, std::atomic<int>
   ++(rest.empty() ? good : bad);
 }
 
+// Not a coroutine: a function returning one, which fails before it does
+// (when the server calls it for a new connection).
+asio::awaitable<void> refuse_before_starting(stream_reader, stream_writer) {
+  throw std::logic_error("refused before starting");
+}
+
 constexpr int clients = 50;
 constexpr int checks_per_client = 31;
 
@@ -185,6 +191,20 @@ TEST_CASE("a callback that throws is reported to the error handler and the serve
     const bool both = co_await test::eventually([&] { return plain_errors.size() == 2; });
     CHECK(both);
     CHECK(plain_errors == std::vector<std::string>{"plain boom", "plain boom"});
+
+    // So is a function returning a coroutine that throws before it returns one.
+    auto eager = co_await start_server(refuse_before_starting, "127.0.0.1", 0);
+    std::vector<std::string> eager_errors;
+    eager.set_error_handler([&](std::exception_ptr e) { eager_errors.push_back(what(e)); });
+    for (int i = 0; i < 2; ++i) {
+      auto [reader, writer] = co_await open_connection("127.0.0.1", eager.sockets()[0].port());
+      auto got = co_await reader.read();
+      CHECK(got.empty());
+    }
+    const bool both_eager = co_await test::eventually([&] { return eager_errors.size() == 2; });
+    CHECK(both_eager);
+    CHECK(eager_errors == std::vector<std::string>{"refused before starting", "refused before starting"});
+    CHECK(eager.is_serving());
     CHECK(errors.size() == 1);
   });
 }
