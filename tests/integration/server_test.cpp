@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -105,6 +106,22 @@ asio::awaitable<void> refuse_before_starting(stream_reader, stream_writer) {
   throw std::logic_error("refused before starting");
 }
 
+// Connects two clients to a server whose callback fails, checks that each
+// connection is closed, and returns what the error handler received (once
+// it has two reports, or after test::eventually's timeout).
+asio::awaitable<std::vector<std::string>> errors_of_two_clients(server& srv) {
+  auto errors = std::make_shared<std::vector<std::string>>();
+  srv.set_error_handler([errors](std::exception_ptr e) { errors->push_back(what(e)); });
+  for (int i = 0; i < 2; ++i) {
+    auto [reader, writer] = co_await open_connection("127.0.0.1", srv.sockets()[0].port());
+    auto got = co_await reader.read();
+    CHECK(got.empty());
+  }
+  const bool both = co_await test::eventually([&] { return errors->size() == 2; });
+  CHECK(both);
+  co_return *errors;
+}
+
 constexpr int clients = 50;
 constexpr int checks_per_client = 31;
 
@@ -181,28 +198,12 @@ TEST_CASE("a callback that throws is reported to the error handler and the serve
     // A plain function that throws is reported the same way.
     auto plain = co_await start_server(
         [](stream_reader, stream_writer) { throw std::logic_error("plain boom"); }, "127.0.0.1", 0);
-    std::vector<std::string> plain_errors;
-    plain.set_error_handler([&](std::exception_ptr e) { plain_errors.push_back(what(e)); });
-    for (int i = 0; i < 2; ++i) {
-      auto [reader, writer] = co_await open_connection("127.0.0.1", plain.sockets()[0].port());
-      auto got = co_await reader.read();
-      CHECK(got.empty());
-    }
-    const bool both = co_await test::eventually([&] { return plain_errors.size() == 2; });
-    CHECK(both);
+    const std::vector<std::string> plain_errors = co_await errors_of_two_clients(plain);
     CHECK(plain_errors == std::vector<std::string>{"plain boom", "plain boom"});
 
     // So is a function returning a coroutine that throws before it returns one.
     auto eager = co_await start_server(refuse_before_starting, "127.0.0.1", 0);
-    std::vector<std::string> eager_errors;
-    eager.set_error_handler([&](std::exception_ptr e) { eager_errors.push_back(what(e)); });
-    for (int i = 0; i < 2; ++i) {
-      auto [reader, writer] = co_await open_connection("127.0.0.1", eager.sockets()[0].port());
-      auto got = co_await reader.read();
-      CHECK(got.empty());
-    }
-    const bool both_eager = co_await test::eventually([&] { return eager_errors.size() == 2; });
-    CHECK(both_eager);
+    const std::vector<std::string> eager_errors = co_await errors_of_two_clients(eager);
     CHECK(eager_errors == std::vector<std::string>{"refused before starting", "refused before starting"});
     CHECK(eager.is_serving());
     CHECK(errors.size() == 1);
