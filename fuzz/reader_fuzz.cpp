@@ -96,7 +96,8 @@ read_request try_request(byte_source& in) {
                                  read_kind::readexactly};
   read_request r;
   r.kind = kinds[p % 4];
-  r.form = read_form::try_first;
+  r.form = read_form::error_code;
+  r.try_first = true;
   r.n = p / 4u;
   if (r.kind == read_kind::readuntil) r.separators.push_back(in.bytes(in.next() % 4, p / 4 % 2 != 0));
   return r;

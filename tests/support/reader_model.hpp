@@ -56,10 +56,8 @@ namespace costream::test {
 enum class read_kind { read_some, read_all, readline, readuntil, readexactly };
 
 /// Which overload a read uses: the throwing one, the one with a trailing
-/// error_code&, or (readuntil) the one that also reports `consumed`; or
-/// (read(n), readline, readuntil with one separator, readexactly) the
-/// try_ read first, and the error_code& form when it declines.
-enum class read_form { throwing, error_code, error_code_consumed, try_first };
+/// error_code&, or (readuntil) the one that also reports `consumed`.
+enum class read_form { throwing, error_code, error_code_consumed };
 
 struct read_request {
   read_kind kind = read_kind::read_some;
@@ -68,6 +66,9 @@ struct read_request {
   bool separator_list = false;          // readuntil: a list overload (else the single-separator one)
   bool initializer_list = false;        // readuntil list, throwing form: the initializer_list overload
   read_form form = read_form::throwing;
+  // read(n), readline, readuntil with one separator, readexactly: the try_
+  // read first, and the awaited read (in `form`) when it declines.
+  bool try_first = false;
 };
 
 /// How a read ended. `consumed` is set only for limit_overrun and
@@ -109,10 +110,10 @@ inline std::string describe(const std::error_code& ec) {
 }
 
 inline std::string describe(const read_request& r) {
-  std::string form = r.form == read_form::throwing              ? ""
-                     : r.form == read_form::error_code          ? ", ec"
-                     : r.form == read_form::error_code_consumed ? ", ec, consumed"
-                                                                : ", try_ first";
+  std::string form = r.form == read_form::throwing     ? ""
+                     : r.form == read_form::error_code ? ", ec"
+                                                       : ", ec, consumed";
+  if (r.try_first) form += ", try_ first";
   switch (r.kind) {
     case read_kind::read_some: return "read(" + std::to_string(r.n) + form + ")";
     case read_kind::read_all: return "read(" + (form.empty() ? std::string() : form.substr(2)) + ")";
@@ -389,7 +390,7 @@ struct read_slot {
   read_outcome outcome;
   std::string what;        // a stored exception that is no system_error: its what()
   std::string unexpected;  // an exception no read may throw
-  bool declined = false;   // read_form::try_first: the try_ read returned nullopt
+  bool declined = false;   // read_request::try_first: the try_ read returned nullopt
   asio::cancellation_signal cancel;  // bound to the read's coroutine
 };
 
@@ -420,10 +421,7 @@ inline asio::awaitable<std::string> perform_readuntil(stream_reader reader, cons
           data = co_await reader.readuntil(sep);
         }
         break;
-      case read_form::error_code:
-      case read_form::try_first:  // perform_read has tried; this is the form it falls back to
-        data = co_await reader.readuntil(sep, out.ec);
-        break;
+      case read_form::error_code: data = co_await reader.readuntil(sep, out.ec); break;
       case read_form::error_code_consumed:
         data = co_await reader.readuntil(sep, out.ec, consumed);
         if (out.ec == errc::limit_overrun) out.consumed = consumed;
@@ -441,10 +439,7 @@ inline asio::awaitable<std::string> perform_readuntil(stream_reader reader, cons
         data = co_await reader.readuntil(list);
       }
       break;
-    case read_form::error_code:
-    case read_form::try_first:  // no try_ form for a list: the error_code form
-      data = co_await reader.readuntil(list, out.ec);
-      break;
+    case read_form::error_code: data = co_await reader.readuntil(list, out.ec); break;
     case read_form::error_code_consumed:
       data = co_await reader.readuntil(list, out.ec, consumed);
       if (out.ec == errc::limit_overrun) out.consumed = consumed;
@@ -453,7 +448,7 @@ inline asio::awaitable<std::string> perform_readuntil(stream_reader reader, cons
   co_return data;
 }
 
-/// read_form::try_first: the try_ read, if `r` has one; nullopt when it
+/// read_request::try_first: the try_ read, if `r` has one; nullopt when it
 /// declines or there is none (read()).
 inline std::optional<std::string> try_read(stream_reader& reader, const read_request& r, read_slot& slot) {
   std::optional<std::string_view> view;
@@ -472,14 +467,14 @@ inline std::optional<std::string> try_read(stream_reader& reader, const read_req
 /// Runs one read on `reader` and leaves how it ended in `slot`.
 inline asio::awaitable<void> perform_read(stream_reader reader, read_request r, std::shared_ptr<read_slot> slot) {
   read_outcome out;
-  if (r.form == read_form::try_first) {
+  if (r.try_first) {
     if (std::optional<std::string> data = try_read(reader, r, *slot)) {
       out.data = std::move(*data);
       slot->outcome = std::move(out);
       slot->done = true;
       co_return;
     }
-    r.form = read_form::error_code;  // declined: the awaitable form does the rest
+    // Declined: the awaited read does the rest.
   }
   const bool throwing = r.form == read_form::throwing;
   try {

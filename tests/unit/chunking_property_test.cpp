@@ -105,7 +105,7 @@ read_request random_read(random_source& rng, const property_case& c) {
     r.n = rng.below(2 * c.limit + 2);
   }
   // A quarter of the reads that have a try_ form try it first.
-  if (r.kind != read_kind::read_all && !r.separator_list && rng.chance(25)) r.form = read_form::try_first;
+  if (r.kind != read_kind::read_all && !r.separator_list && rng.chance(25)) r.try_first = true;
   return r;
 }
 

@@ -30,13 +30,11 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-// What a try_ read returned, as text a failed CHECK shows: the bytes in
-// quotes, or "declined".
+// What a try_ read returned, as text a failed CHECK shows: the bytes as
+// test::quote writes them, or "declined".
 std::string shown(const std::optional<std::string_view>& got) {
-  return got ? "\"" + std::string(*got) + "\"" : std::string("declined");
+  return got ? test::quote(*got) : std::string("declined");
 }
-
-std::string quoted(std::string_view bytes) { return "\"" + std::string(bytes) + "\""; }
 
 asio::awaitable<void> readexactly_into(stream_reader reader, std::size_t n, std::string& out, bool& done) {
   out = co_await reader.readexactly(n);
@@ -50,12 +48,12 @@ TEST_CASE("try_readline returns each buffered line and declines a partial one", 
   stream_reader reader(io.get_executor(), 8);
   CHECK(shown(reader.try_readline()) == "declined");
   reader.feed_data("ab\ncd");
-  CHECK(shown(reader.try_readline()) == quoted("ab\n"));
+  CHECK(shown(reader.try_readline()) == test::quote("ab\n"));
   CHECK(shown(reader.try_readline()) == "declined");
   CHECK(reader.buffered() == "cd");
   reader.feed_data("e\n\nf");
-  CHECK(shown(reader.try_readline()) == quoted("cde\n"));
-  CHECK(shown(reader.try_readline()) == quoted("\n"));
+  CHECK(shown(reader.try_readline()) == test::quote("cde\n"));
+  CHECK(shown(reader.try_readline()) == test::quote("\n"));
   CHECK(shown(reader.try_readline()) == "declined");
   CHECK(reader.buffered() == "f");
 }
@@ -66,7 +64,7 @@ TEST_CASE("try_readline returns a line of limit() bytes and declines a longer on
     stream_reader reader(co_await asio::this_coro::executor, 4);
     reader.feed_data("abcd\nabcde\nxy\n");
     std::optional<std::string_view> first = reader.try_readline();
-    CHECK(shown(first) == quoted("abcd\n"));
+    CHECK(shown(first) == test::quote("abcd\n"));
     std::optional<std::string_view> second = reader.try_readline();
     CHECK(shown(second) == "declined");
     CHECK(reader.buffered() == "abcde\nxy\n");
@@ -74,7 +72,7 @@ TEST_CASE("try_readline returns a line of limit() bytes and declines a longer on
     (void)co_await reader.readline(ec);
     CHECK(ec == errc::line_too_long);
     std::optional<std::string_view> third = reader.try_readline();
-    CHECK(shown(third) == quoted("xy\n"));
+    CHECK(shown(third) == test::quote("xy\n"));
   });
 }
 
@@ -85,12 +83,12 @@ TEST_CASE("try_ reads decline at end of stream and with an error stored unless t
   SECTION("end of stream") {
     reader.feed_data("ab\ncd");
     reader.feed_eof();
-    CHECK(shown(reader.try_readline()) == quoted("ab\n"));
+    CHECK(shown(reader.try_readline()) == test::quote("ab\n"));
     // readline would return the partial line "cd" with no newline: declined.
     CHECK(shown(reader.try_readline()) == "declined");
     CHECK(shown(reader.try_readuntil("\n")) == "declined");
     CHECK(shown(reader.try_readexactly(3)) == "declined");
-    CHECK(shown(reader.try_read(5)) == quoted("cd"));
+    CHECK(shown(reader.try_read(5)) == test::quote("cd"));
     // read(5) would return "" for the end of the stream: declined.
     CHECK(shown(reader.try_read(5)) == "declined");
     CHECK(reader.at_eof());
@@ -98,10 +96,10 @@ TEST_CASE("try_ reads decline at end of stream and with an error stored unless t
   SECTION("a stored error") {
     reader.feed_data("ab\ncd");
     reader.set_exception(std::make_exception_ptr(std::system_error(asio::error::connection_reset)));
-    CHECK(shown(reader.try_readline()) == quoted("ab\n"));
+    CHECK(shown(reader.try_readline()) == test::quote("ab\n"));
     CHECK(shown(reader.try_readline()) == "declined");
     CHECK(shown(reader.try_readexactly(3)) == "declined");
-    CHECK(shown(reader.try_readexactly(2)) == quoted("cd"));
+    CHECK(shown(reader.try_readexactly(2)) == test::quote("cd"));
     CHECK(shown(reader.try_read(1)) == "declined");
     CHECK(reader.exception() != nullptr);
   }
@@ -124,7 +122,7 @@ TEST_CASE("try_readline declines while readline is discarding an over-long line"
     (void)co_await reader.readline(code);
     CHECK(code == errc::line_too_long);
     line = reader.try_readline();
-    CHECK(shown(line) == quoted("ok\n"));
+    CHECK(shown(line) == test::quote("ok\n"));
   });
 }
 
@@ -147,7 +145,7 @@ TEST_CASE("try_readuntil finds a separator that starts within the limit, however
   reader.feed_data("abcd\r\n");
   // The separator starts at 4, past the limit: readuntil reports limit_overrun.
   CHECK(shown(reader.try_readuntil("\r\n")) == "declined");
-  CHECK(shown(reader.try_readuntil("d\r")) == quoted("abcd\r"));
+  CHECK(shown(reader.try_readuntil("d\r")) == test::quote("abcd\r"));
   // readuntil reports the empty separator.
   CHECK(shown(reader.try_readuntil("")) == "declined");
   CHECK(reader.buffered() == "\n");
@@ -156,14 +154,14 @@ TEST_CASE("try_readuntil finds a separator that starts within the limit, however
 TEST_CASE("try_readexactly and try_read take what the buffer holds and nothing more", "[try_read][readexactly][read]") {
   asio::io_context io;
   stream_reader reader(io.get_executor(), 2);
-  CHECK(shown(reader.try_readexactly(0)) == quoted(""));
-  CHECK(shown(reader.try_read(0)) == quoted(""));
+  CHECK(shown(reader.try_readexactly(0)) == test::quote(""));
+  CHECK(shown(reader.try_read(0)) == test::quote(""));
   CHECK(shown(reader.try_read(3)) == "declined");
   reader.feed_data("abcdef");
   // Neither is bounded by the limit.
   CHECK(shown(reader.try_readexactly(7)) == "declined");
-  CHECK(shown(reader.try_readexactly(4)) == quoted("abcd"));
-  CHECK(shown(reader.try_read(5)) == quoted("ef"));
+  CHECK(shown(reader.try_readexactly(4)) == test::quote("abcd"));
+  CHECK(shown(reader.try_read(5)) == test::quote("ef"));
   CHECK(reader.buffered().empty());
 }
 
@@ -175,8 +173,8 @@ TEST_CASE("a try_ read's view holds its bytes until the reader is next used", "[
   const std::optional<std::string_view> second = reader.try_readline();
   // The buffer is empty now (and back at its start), but nothing wrote to it.
   CHECK(reader.buffered().empty());
-  CHECK(shown(first) == quoted("first line\n"));
-  CHECK(shown(second) == quoted("second line\n"));
+  CHECK(shown(first) == test::quote("first line\n"));
+  CHECK(shown(second) == test::quote("second line\n"));
 }
 
 TEST_CASE("a try_ read takes bytes while another read waits, and that read then waits for the rest",
@@ -191,7 +189,7 @@ TEST_CASE("a try_ read takes bytes while another read waits, and that read then 
     co_await test::yield_turns();
     CHECK_FALSE(done);
     std::optional<std::string_view> one = reader.try_read(1);
-    CHECK(shown(one) == quoted("a"));
+    CHECK(shown(one) == test::quote("a"));
     reader.feed_data("cde");
     while (!done) co_await test::yield_turns(1);
     CHECK(got == "bcde");

@@ -5,31 +5,27 @@
 
 #include <costream/detail/read_report.hpp>
 #include <costream/detail/reader_core.hpp>
+#include <costream/impl/try_read.hpp>
 
-#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace costream::detail {
 
 inline asio::awaitable<std::string> read_some_op(reader_core* core, std::size_t n, read_report report) {
-  if (byte_buffer& buffer = core->buffer(); !buffer.empty() || n == 0) {
+  if (const std::optional<std::string_view> bytes = try_read_some(*core, n)) {
     // The common case, answered from the buffer without the loop below.
-    const std::size_t take = std::min(n, buffer.size());
-    std::string data(buffer.data(), take);
-    buffer.consume(take);
     if (report.ec != nullptr) report.ec->clear();
-    co_return data;
+    co_return std::string(*bytes);
   }
   read_status status;
   std::string data;
   std::shared_ptr<void> keep;  // owns the state from the first wait on
-  while (n != 0) {
-    byte_buffer& buffer = core->buffer();
-    if (!buffer.empty()) {
-      const std::size_t take = std::min(n, buffer.size());
-      data.assign(buffer.data(), take);
-      buffer.consume(take);
+  for (;;) {
+    if (const std::optional<std::string_view> bytes = try_read_some(*core, n)) {
+      data.assign(*bytes);
       break;
     }
     if (take_stored_exception(*core, status) || core->eof()) break;

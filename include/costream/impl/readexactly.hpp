@@ -5,30 +5,30 @@
 
 #include <costream/detail/read_report.hpp>
 #include <costream/detail/reader_core.hpp>
+#include <costream/impl/try_read.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace costream::detail {
 
 inline asio::awaitable<std::string> readexactly_op(reader_core* core, std::size_t n, read_report report) {
-  if (byte_buffer& buffer = core->buffer(); buffer.size() >= n) {
+  if (const std::optional<std::string_view> bytes = try_readexactly(*core, n)) {
     // The common case, answered from the buffer without the loop below.
-    std::string data(buffer.data(), n);
-    buffer.consume(n);
     if (report.ec != nullptr) report.ec->clear();
-    co_return data;
+    co_return std::string(*bytes);
   }
   read_status status;
   std::string data;
   std::shared_ptr<void> keep;  // owns the state from the first wait on
-  while (n != 0) {
-    byte_buffer& buffer = core->buffer();
-    if (buffer.size() >= n) {
-      data.assign(buffer.data(), n);
-      buffer.consume(n);
+  for (;;) {
+    if (const std::optional<std::string_view> bytes = try_readexactly(*core, n)) {
+      data.assign(*bytes);
       break;
     }
+    byte_buffer& buffer = core->buffer();
     if (take_stored_exception(*core, status)) break;
     if (core->eof()) {
       // asyncio: the partial bytes travel with the error and leave the buffer.

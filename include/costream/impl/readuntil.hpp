@@ -6,11 +6,14 @@
 #include <costream/detail/read_report.hpp>
 #include <costream/detail/reader_core.hpp>
 #include <costream/detail/separator_set.hpp>
+#include <costream/impl/try_read.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace costream::detail {
 
@@ -146,25 +149,11 @@ inline asio::awaitable<void> discard_line(reader_core* core, read_status& status
   status.consumed = core->discarded;
 }
 
-// readline's common case, without the general scan: a whole line of at most
-// limit() bytes (newline not counted) is buffered. Returns its length with
-// the newline, or 0.
-inline std::size_t buffered_line_size(reader_core& core) noexcept {
-  if (core.discarding_line) return 0;
-  const byte_buffer& buffer = core.buffer();
-  const std::size_t span = std::min(buffer.size(), core.limit() + 1);
-  const void* newline = span != 0 ? std::memchr(buffer.data(), '\n', span) : nullptr;
-  if (newline == nullptr) return 0;
-  return static_cast<std::size_t>(static_cast<const char*>(newline) - buffer.data()) + 1;
-}
-
 inline asio::awaitable<std::string> readline_op(reader_core* core, read_report report) {
-  if (const std::size_t size = buffered_line_size(*core)) {
-    byte_buffer& buffer = core->buffer();
-    std::string line(buffer.data(), size);
-    buffer.consume(size);
+  // The common case, answered from the buffer without the loop below.
+  if (const std::optional<std::string_view> line = try_readline(*core)) {
     if (report.ec != nullptr) report.ec->clear();
-    co_return line;
+    co_return std::string(*line);
   }
   std::string line;
   static const separator_set newline{std::string("\n")};

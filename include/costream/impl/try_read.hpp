@@ -4,10 +4,10 @@
 #define COSTREAM_IMPL_TRY_READ_HPP
 
 #include <costream/detail/reader_core.hpp>
-#include <costream/impl/readuntil.hpp>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -24,9 +24,22 @@ inline std::string_view take_view(byte_buffer& buffer, std::size_t n) noexcept {
   return bytes;
 }
 
+// readline's common case: a whole line of at most limit() bytes (newline
+// not counted) is buffered, and no over-long line is being discarded.
+// Returns its length with the newline, or 0.
+inline std::size_t buffered_line_size(const reader_core& core) noexcept {
+  if (core.discarding_line) return 0;
+  const byte_buffer& buffer = core.buffer();
+  const std::size_t span = std::min(buffer.size(), core.limit() + 1);
+  const void* newline = span != 0 ? std::memchr(buffer.data(), '\n', span) : nullptr;
+  if (newline == nullptr) return 0;
+  return static_cast<std::size_t>(static_cast<const char*>(newline) - buffer.data()) + 1;
+}
+
 // Each returns what its awaitable form would return at once with no error,
 // or nullopt having changed nothing when that form would wait or report
-// something (an error, the end of the stream, an over-long record).
+// something (an error, the end of the stream, an over-long record). The
+// awaitable forms start with them, so the two cannot disagree.
 
 inline std::optional<std::string_view> try_read_some(reader_core& core, std::size_t n) noexcept {
   byte_buffer& buffer = core.buffer();
@@ -35,8 +48,6 @@ inline std::optional<std::string_view> try_read_some(reader_core& core, std::siz
 }
 
 inline std::optional<std::string_view> try_readline(reader_core& core) noexcept {
-  // buffered_line_size declines while an over-long line is being dropped:
-  // readline reports it.
   const std::size_t size = buffered_line_size(core);
   if (size == 0) return std::nullopt;
   return take_view(core.buffer(), size);
@@ -45,11 +56,10 @@ inline std::optional<std::string_view> try_readline(reader_core& core) noexcept 
 inline std::optional<std::string_view> try_readuntil(reader_core& core, std::string_view separator) noexcept {
   if (separator.empty()) return std::nullopt;
   byte_buffer& buffer = core.buffer();
-  // A separator must start within limit() bytes; the search looks no further.
+  // A separator must start within limit() bytes; the search looks no
+  // further (the sum saturates rather than wraps).
   const std::size_t limit = core.limit();
-  const std::size_t reach = limit > std::numeric_limits<std::size_t>::max() - separator.size()
-                                ? std::numeric_limits<std::size_t>::max()
-                                : limit + separator.size();
+  const std::size_t reach = limit + std::min(separator.size(), std::numeric_limits<std::size_t>::max() - limit);
   const std::string_view bytes = buffer.view().substr(0, reach);
   const std::size_t at = bytes.find(separator);
   if (at == std::string_view::npos) return std::nullopt;
