@@ -38,8 +38,9 @@ inline std::size_t buffered_line_size(const reader_core& core) noexcept {
 
 // Each returns what its awaitable form would return at once with no error,
 // or nullopt having changed nothing when that form would wait or report
-// something (an error, the end of the stream, an over-long record). The
-// awaitable forms start with them, so the two cannot disagree.
+// something (an error, the end of the stream, an over-long record).
+// read(n), readline and readexactly start with them, so the two forms cannot
+// disagree; readuntil's own search also takes a list of separators.
 
 inline std::optional<std::string_view> try_read_some(reader_core& core, std::size_t n) noexcept {
   byte_buffer& buffer = core.buffer();
