@@ -1,6 +1,12 @@
 # scripts/lib.sh: shared by demo.sh and test.sh: install missing Debian packages, pick a job count.
 # SPDX-License-Identifier: BSL-1.0
 
+# The Debian packages every configuration of scripts/test.sh needs; .ci/run installs the same list.
+# clang 19's sanitizer runtimes (libclang-rt-19-dev) and libFuzzer (libfuzzer-19-dev) are packages
+# of their own: clang-19 alone links no -fsanitize program.
+test_packages=(cmake ninja-build g++ clang-19 libclang-rt-19-dev libfuzzer-19-dev libasio-dev catch2
+  libssl-dev openssl python3 redis-tools curl wrk ca-certificates git)
+
 # ensure_packages pkg...: installs the packages that are not installed yet (apt, as root or via sudo).
 ensure_packages() {
   local missing=()

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 configs=${COSTREAM_TEST_CONFIGS:-dev clang asan-ubsan tsan}
-ensure_packages cmake ninja-build g++ clang-19 libasio-dev catch2 libssl-dev openssl python3 redis-tools curl wrk
+ensure_packages "${test_packages[@]}"
 
 for config in $configs; do
   echo "=== costream: $config ==="
