@@ -5,6 +5,8 @@
 
 #include <costream/config.hpp>
 
+#include <asio/error.hpp>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -131,6 +133,31 @@ class limit_overrun_error : public std::system_error {
  private:
   std::size_t consumed_;
 };
+
+/// The errno value of an operating-system error, 0 for any other error.
+///
+/// Asio reports what the system calls fail with in its own category
+/// (standalone Asio 1.22's is named "asio.system"), and that category does
+/// not map its values to std::errc: `ec == std::errc::connection_reset` is
+/// false for a real ECONNRESET. Compare with Asio's enumerators
+/// (`ec == asio::error::connection_reset`), with system_errno(ec) == ECONNRESET,
+/// or with is_errc(ec, std::errc::connection_reset).
+inline int system_errno(const std::error_code& ec) noexcept {
+  if (!ec) return 0;
+  const std::error_category& category = ec.category();
+  if (category == asio::error::get_system_category() || category == std::system_category() ||
+      category == std::generic_category())
+    return ec.value();
+  return 0;
+}
+
+/// Whether `ec` means `condition`: either it compares equal (costream's own
+/// codes map errc::connection_lost to connection_reset, errc::timed_out to
+/// timed_out, errc::empty_separator to invalid_argument), or it is an
+/// operating-system error with that errno, whichever category Asio put it in.
+inline bool is_errc(const std::error_code& ec, std::errc condition) noexcept {
+  return ec == condition || (ec && system_errno(ec) == static_cast<int>(condition));
+}
 
 }  // namespace costream
 

@@ -17,7 +17,9 @@
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -25,6 +27,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -48,12 +51,22 @@ inline void print_server_error(std::exception_ptr e) {
   }
 }
 
-// Accept errors that mean "out of a resource for now": accepting pauses and
-// resumes, as asyncio does, instead of stopping the server.
+// Accept errors that mean "out of a resource for now" (EMFILE, ENFILE,
+// ENOBUFS, ENOMEM): accepting pauses and resumes, as asyncio's does, instead
+// of stopping the server. Compared by errno: Asio's system errors do not
+// compare equal to std::errc (see system_errno).
 inline bool resource_exhausted(const std::error_code& ec) {
-  return ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system ||
-         ec == std::errc::no_buffer_space || ec == std::errc::not_enough_memory;
+  const int e = system_errno(ec);
+  return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
+
+// How long accepting pauses while a resource is exhausted: from the first
+// delay, doubling while accepts keep failing, up to the last (asyncio pauses
+// one second every time; starting short serves again sooner when the
+// shortage was brief). Reports of the condition are at most once a second.
+inline constexpr std::chrono::milliseconds accept_pause_first{5};
+inline constexpr std::chrono::milliseconds accept_pause_max{1000};
+inline constexpr std::chrono::milliseconds exhaustion_report_interval{1000};
 
 /// The shared state of a server. Everything in it is touched on strand_
 /// only, except serving_ (atomic, read anywhere) and upgrade_ (set before
@@ -103,6 +116,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
 
   void start_serving() {
     if (serving_.exchange(true) || closed_) return;
+    pause_timers_.resize(acceptors_.size());
     for (std::size_t i = 0; i < acceptors_.size(); ++i)
       asio::co_spawn(strand_, accept_loop(this->shared_from_this(), i), asio::detached);
   }
@@ -115,7 +129,9 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       std::error_code ignored;
       acceptor.close(ignored);
     }
-    if (pause_timer_) pause_timer_->cancel();
+    for (auto& timer : pause_timers_) {
+      if (timer) timer->cancel();
+    }
     if (close_action_) close_action_();
     changed_.notify_all();
   }
@@ -134,28 +150,54 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
 
  private:
   static asio::awaitable<void> accept_loop(std::shared_ptr<server_state> self, std::size_t index) {
+    std::chrono::milliseconds pause{0};  // the next pause if a resource is still exhausted
     for (;;) {
       if (self->closed_) co_return;
       auto executor = self->strand_per_connection_ ? asio::any_io_executor(asio::make_strand(self->executor_))
                                                    : self->executor_;
       auto [ec, socket] = co_await self->acceptors_[index].async_accept(executor, compat::use_tuple);
       if (self->closed_) co_return;
-      if (ec) {
-        if (ec == asio::error::operation_aborted) co_return;
-        self->report(std::make_exception_ptr(std::system_error(ec, "costream: accept")));
-        if (resource_exhausted(ec)) co_await self->pause_accepting();
+      if (!ec) {
+        pause = std::chrono::milliseconds{0};
+        self->start_client(std::move(socket));
         continue;
       }
-      self->start_client(std::move(socket));
+      if (ec == asio::error::operation_aborted) co_return;
+      if (!resource_exhausted(ec)) {
+        self->report(std::make_exception_ptr(std::system_error(ec, "costream: accept")));
+        continue;
+      }
+      // The client stays in the backlog and accepting again at once would
+      // fail the same way: pause (using no CPU), then try again.
+      pause = pause.count() == 0 ? accept_pause_first : std::min(2 * pause, accept_pause_max);
+      self->report_exhausted(ec, pause);
+      co_await self->pause_accepting(index, pause);
     }
   }
 
-  // Out of descriptors or memory: wait a second (asyncio's pause), or until close().
-  asio::awaitable<void> pause_accepting() {
-    if (!pause_timer_) pause_timer_.emplace(strand_);
-    pause_timer_->expires_after(std::chrono::seconds(1));
-    auto [ec] = co_await pause_timer_->async_wait(compat::use_tuple);
+  // Waits `pause`, or until close().
+  asio::awaitable<void> pause_accepting(std::size_t index, std::chrono::milliseconds pause) {
+    auto& timer = pause_timers_[index];
+    if (!timer) timer.emplace(strand_);
+    timer->expires_after(pause);
+    auto [ec] = co_await timer->async_wait(compat::use_tuple);
     (void)ec;
+  }
+
+  // Reports an exhausted resource at most once per exhaustion_report_interval,
+  // saying how many failed accepts went unreported since the last report.
+  void report_exhausted(const std::error_code& ec, std::chrono::milliseconds pause) {
+    const auto now = std::chrono::steady_clock::now();
+    if (last_exhaustion_report_ && now - *last_exhaustion_report_ < exhaustion_report_interval) {
+      ++unreported_exhaustions_;
+      return;
+    }
+    last_exhaustion_report_ = now;
+    std::string what = "costream: accept: accepting paused for " + std::to_string(pause.count()) + " ms";
+    if (unreported_exhaustions_ != 0)
+      what += " (" + std::to_string(unreported_exhaustions_) + " more failed accepts since the last report)";
+    unreported_exhaustions_ = 0;
+    report(std::make_exception_ptr(std::system_error(ec, what)));
   }
 
   void start_client(socket_type socket) {
@@ -240,7 +282,9 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   server_error_handler error_handler_;
   std::function<void()> close_action_;
   upgrade_type upgrade_;
-  std::optional<asio::steady_timer> pause_timer_;
+  std::vector<std::optional<asio::steady_timer>> pause_timers_;  // one per acceptor
+  std::optional<std::chrono::steady_clock::time_point> last_exhaustion_report_;
+  std::size_t unreported_exhaustions_ = 0;
   event changed_;  // closed_ or active_ changed
 };
 
@@ -251,8 +295,12 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
 /// Each accepted connection gets its own strand (by default) and its own
 /// coroutine running the client callback; an exception escaping a callback
 /// goes to the error handler (stderr by default) and never stops the
-/// server. Accept errors are reported too; running out of descriptors or
-/// memory pauses accepting for a second instead of stopping.
+/// server. Accept errors are reported too. Running out of descriptors,
+/// buffers or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) pauses accepting
+/// instead of stopping: pending clients wait in the backlog, the pause
+/// starts at 5 ms and doubles up to one second while accepts keep failing,
+/// no CPU is used meanwhile, the condition reaches the error handler at
+/// most once a second, and accepting resumes by itself.
 ///
 /// Destroying the server object closes it (as close()); running client
 /// callbacks go on.

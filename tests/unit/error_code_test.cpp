@@ -6,6 +6,7 @@
 
 #include <costream/costream.hpp>
 
+#include <cerrno>
 #include <cstddef>
 #include <exception>
 #include <optional>
@@ -247,4 +248,22 @@ TEST_CASE("a no-throw read clears the error_code it is given when it succeeds", 
     CHECK(rest == "gh");
     CHECK_FALSE(ec);
   });
+}
+
+TEST_CASE("system errors compare by errno whichever category Asio puts them in", "[error_code]") {
+  // What Asio's sockets report for EMFILE and ECONNRESET.
+  const std::error_code emfile(EMFILE, asio::error::get_system_category());
+  const std::error_code reset = asio::error::connection_reset;
+  CHECK(system_errno(emfile) == EMFILE);
+  CHECK(is_errc(emfile, std::errc::too_many_files_open));
+  CHECK_FALSE(is_errc(emfile, std::errc::too_many_files_open_in_system));
+  CHECK(system_errno(reset) == ECONNRESET);
+  CHECK(is_errc(reset, std::errc::connection_reset));
+  CHECK(is_errc(std::make_error_code(std::errc::not_enough_memory), std::errc::not_enough_memory));
+  // costream's own codes: by their documented conditions, never by value.
+  CHECK(is_errc(make_error_code(errc::connection_lost), std::errc::connection_reset));
+  CHECK(is_errc(make_error_code(errc::timed_out), std::errc::timed_out));
+  CHECK(system_errno(make_error_code(errc::incomplete_read)) == 0);
+  CHECK_FALSE(is_errc(make_error_code(errc::incomplete_read), static_cast<std::errc>(1)));
+  CHECK_FALSE(is_errc(std::error_code(), std::errc::connection_reset));
 }
