@@ -224,6 +224,14 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     return stream;
   }
   bool is_lost() const noexcept { return lost_; }
+
+  /// Keeps `token` until the connection is lost (or the protocol destroyed,
+  /// whichever comes first), then lets it go: how a server counts the
+  /// connections still open. Dropped at once on a connection already lost.
+  void hold_until_lost(std::shared_ptr<void> token) {
+    if (!lost_) lost_token_ = std::move(token);
+  }
+
   /// Why the connection was lost; empty for a local close or a clean end.
   std::error_code lost_error() const noexcept { return lost_error_; }
 
@@ -307,6 +315,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     }
     paused_ = false;
     notify_changed();
+    lost_token_.reset();
   }
 
   void pause_writing() { paused_ = true; }
@@ -594,6 +603,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
                                             detail::no_shutdown_state> shutdown_;
 
   std::atomic<int> handles_{0};
+  std::shared_ptr<void> lost_token_;  // see hold_until_lost
 };
 
 }  // namespace costream
