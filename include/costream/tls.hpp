@@ -363,10 +363,10 @@ asio::awaitable<void> tls_handshake(asio::ssl::stream<Next>& stream, tls_role ro
 template <class Socket>
 asio::awaitable<std::shared_ptr<basic_stream_protocol<asio::ssl::stream<Socket>>>> tls_protocol(
     Socket socket, tls_role role, const tls_options& options, const std::string& default_hostname,
-    std::size_t limit) {
+    std::size_t limit, std::string_view received = {}) {
   asio::ssl::stream<Socket> stream(std::move(socket), options.context.get());
   co_await tls_handshake(stream, role, options, default_hostname);
-  auto protocol = basic_stream_protocol<asio::ssl::stream<Socket>>::create(std::move(stream), limit);
+  auto protocol = basic_stream_protocol<asio::ssl::stream<Socket>>::create(std::move(stream), limit, received);
   protocol->set_shutdown_timeout(options.shutdown_timeout);
   co_return protocol;
 }
@@ -539,6 +539,9 @@ asio::awaitable<basic_connection<asio::ssl::stream<Socket>>> upgrade_to_tls(basi
   if (protocol.is_closing()) throw std::system_error(make_error_code(errc::writer_closed), "costream: start_tls");
   if (protocol.reader_core()->waiting())
     throw std::system_error(make_error_code(errc::concurrent_read), "costream: start_tls");
+  // Reading stops first: bytes the peer sends once it has seen the last
+  // plain-text reply (its handshake) must reach TLS, not the plain reader.
+  co_await protocol_access::stop_reading(reader.protocol()->shared_from_this());
   // Everything written before the upgrade goes out, in plain text, first.
   protocol.set_write_buffer_limits(0, 0);
   co_await writer.drain();
@@ -554,11 +557,9 @@ asio::awaitable<basic_connection<asio::ssl::stream<Socket>>> upgrade_to_tls(basi
   }
   if (role == tls_role::server) prepare_server_context(*tls);
   const std::size_t limit = reader.limit();
-  Socket socket = protocol.release_stream();
-  auto upgraded = co_await tls_protocol(std::move(socket), role, *tls, peer_address, limit);
-  auto connection = connection_of(upgraded);
-  if (!buffered.empty()) connection.reader.feed_data(buffered);
-  co_return connection;
+  Socket socket = protocol_access::release_stream(protocol);
+  auto upgraded = co_await tls_protocol(std::move(socket), role, *tls, peer_address, limit, buffered);
+  co_return connection_of(upgraded);
 }
 
 }  // namespace detail

@@ -3,6 +3,8 @@
 #ifndef COSTREAM_DETAIL_PROTOCOL_REF_HPP
 #define COSTREAM_DETAIL_PROTOCOL_REF_HPP
 
+#include <costream/stream_protocol.hpp>
+
 #include <memory>
 #include <utility>
 
@@ -25,7 +27,7 @@ class protocol_ref {
     return *this;
   }
   ~protocol_ref() {
-    if (p_) p_->release_handle();
+    if (p_) protocol_access::release_handle(*p_);
   }
 
   Protocol* get() const noexcept { return p_.get(); }
@@ -36,7 +38,7 @@ class protocol_ref {
 
  private:
   void acquire() noexcept {
-    if (p_) p_->acquire_handle();
+    if (p_) protocol_access::acquire_handle(*p_);
   }
 
   std::shared_ptr<Protocol> p_;

@@ -5,6 +5,7 @@
 
 #include <costream/compat.hpp>
 #include <costream/detail/byte_buffer.hpp>
+#include <costream/detail/data_waiter.hpp>
 #include <costream/detail/event.hpp>
 #include <costream/error.hpp>
 
@@ -19,33 +20,35 @@
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
+#include <tuple>
 
 namespace costream::detail {
 
-/// What feeds a reader that is attached to a connection: the protocol.
-class reader_source {
+/// What a connected reader asks of the transport that feeds it. Data flows
+/// the other way: the transport reads continuously into the reader's buffer
+/// and reports arrivals, end of stream and errors; the reader only says
+/// when it wants more after the transport paused (asyncio's
+/// resume_reading), and lends the connection to a read while it waits.
+class reader_transport {
  public:
-  /// Makes progress for a waiting read: reads once from the transport into
-  /// the reader (data, end of stream or the connection's error). `wanted` is
-  /// how many more bytes the read needs, as a size hint.
-  ///
-  /// The contract of reader_core::wait_for_data, which hands its wait over
-  /// to this coroutine without a frame of its own: hold a
-  /// reader_core::wait_scope for the whole wait, and complete with
-  /// operation_aborted, consuming nothing, when the awaiting coroutine is
-  /// cancelled (see reader_core::cancelled).
-  virtual asio::awaitable<std::error_code> fill(std::size_t wanted) = 0;
+  /// The transport paused (over 2 x limit buffered) and now a read waits,
+  /// or the reads brought the buffer down to the limit: read again.
+  virtual void resume_reading() = 0;
 
-  /// Ownership of the source (and so of the reader state it holds), taken
+  /// Ownership of the connection (and so of the reader state in it), taken
   /// by a read for as long as it waits.
   virtual std::shared_ptr<void> keep_alive() = 0;
 
  protected:
-  ~reader_source() = default;
+  ~reader_transport() = default;
 };
 
 /// The reader's state, shared by the reader handles and (for a connected
 /// reader) owned by the protocol. Touched only from the connection's executor.
+///
+/// Flow control is asyncio's: the transport stops reading once more than
+/// 2 x limit bytes are buffered (pause_reading) and reads again when a read
+/// has to wait or the reads have brought the buffer down to the limit.
 class reader_core : public std::enable_shared_from_this<reader_core> {
  public:
   reader_core(const asio::any_io_executor& executor, std::size_t limit)
@@ -64,9 +67,28 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   bool at_eof() const noexcept { return eof_ && buffer_.empty(); }
   std::exception_ptr exception() const noexcept { return exception_; }
   bool has_exception() const noexcept { return exception_ != nullptr; }
-  void attach(reader_source* source) noexcept { source_ = source; }
-  /// A read is waiting for data (see wait_scope).
-  bool waiting() const noexcept { return waiting_; }
+  void attach(reader_transport* transport) noexcept { transport_ = transport; }
+  /// A read is waiting for data.
+  bool waiting() const noexcept { return waiting_ || waiter_.waiting(); }
+
+  // ---- flow control (the transport's side) ---------------------------------
+
+  /// More than 2 x limit bytes are buffered: the transport should stop reading.
+  bool over_high_water() const noexcept { return buffer_.size() > 2 * limit_; }
+  /// The transport stopped reading; resume_reading() is called when it should read again.
+  void pause_reading() noexcept { reading_paused_ = true; }
+  bool reading_paused() const noexcept { return reading_paused_; }
+
+  // ---- consumption (every read takes bytes through these) ------------------
+
+  void consume(std::size_t n) noexcept {
+    buffer_.consume(n);
+    if (reading_paused_) maybe_resume();
+  }
+  void clear_buffer() noexcept {
+    buffer_.clear();
+    if (reading_paused_) maybe_resume();
+  }
 
   /// The stored exception as an error code, for the no-throw forms.
   std::error_code exception_code() const noexcept { return exception_code_; }
@@ -80,8 +102,12 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     wake_waiter();
   }
 
-  /// Bytes a source read straight into buffer().prepare(): no copy.
+  /// Bytes the transport read straight into buffer().prepare(): no copy.
   void commit_data(std::size_t n) noexcept { buffer_.commit(n); }
+
+  /// The transport has added bytes: the waiting read, if any, resumes now,
+  /// inside this call when on its executor. The transport calls it last.
+  void data_received() { waiter_.notify(); }
 
   void feed_eof() {
     eof_ = true;
@@ -114,27 +140,49 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   std::size_t discarded = 0;
 
   /// Waits until the buffer, the end-of-stream flag or the exception may have
-  /// changed. Returns errc::concurrent_read if another read already waits
+  /// changed; completes with an error code (std::tuple, as Asio's as_tuple
+  /// gives it). errc::concurrent_read if another read already waits
   /// (reported, never corrupting the buffer), operation_aborted if the
-  /// awaiting coroutine was cancelled. A cancelled wait leaves every byte in
-  /// the buffer: bytes that arrived are committed before the wait reports,
-  /// and the caller consumes nothing after a cancellation was requested.
+  /// awaiting coroutine was cancelled: then the caller consumes nothing
+  /// (check after_wait too), and every byte that arrived stays buffered.
   ///
   /// A read holds only a pointer to this state while the buffer answers it
   /// (no reference count is touched per read); from its first wait on,
-  /// `keep` (in the read's frame) owns the state, so the read can finish
-  /// even if every handle went away meanwhile.
-  static asio::awaitable<std::error_code> wait_for_data(reader_core* self, std::shared_ptr<void>& keep,
-                                                       std::size_t wanted) {
-    // Not a coroutine: the awaited wait is the source's own (one frame less
-    // per waiting read, which an idle connection holds for as long as it idles).
-    if (self->waiting_) return ready(make_error_code(errc::concurrent_read));
+  /// `keep` (in the read's frame) owns the connection, so the read can
+  /// finish even if every handle went away meanwhile.
+  static asio::awaitable<std::tuple<std::error_code>> wait_for_data(reader_core* self, std::shared_ptr<void>& keep) {
+    // Not a coroutine: the awaited wait is the only frame (an idle
+    // connection holds it for as long as it idles).
+    if (self->waiting()) return ready(make_error_code(errc::concurrent_read));
     if (!keep) keep = self->keep_alive();
-    if (self->source_ != nullptr) return self->source_->fill(wanted);
-    return self->wait_fed();
+    if (self->transport_ == nullptr) return self->wait_fed();
+    // The coroutine suspends now, so no view of the buffer is in use: an
+    // empty buffer gives its storage back while the connection waits.
+    if (self->buffer_.empty() && !self->buffer_.pinned()) self->buffer_.release();
+    if (self->reading_paused_) {
+      // asyncio's _wait_for_data: a read that needs more than is buffered
+      // resumes the transport, whatever the buffer holds.
+      self->reading_paused_ = false;
+      self->transport_->resume_reading();
+    }
+    return self->waiter_.wait(self->executor_);
   }
 
-  /// Marks a read as waiting for as long as it lives.
+  /// A wait's outcome as the read must see it: operation_aborted if the
+  /// coroutine was cancelled, even when data came at the same moment
+  /// (whoever cancelled has given up on this read). `state` is the waiting
+  /// coroutine's (co_await asio::this_coro::cancellation_state).
+  static std::error_code after_wait(std::error_code ec, const asio::cancellation_state& state) noexcept {
+    if (!ec && cancelled(state)) return asio::error::operation_aborted;
+    return ec;
+  }
+
+  /// Destroys a waiting read's suspended coroutine without resuming it:
+  /// for a connection torn down with the io_context (see data_waiter).
+  void drop_waiter() noexcept { waiter_.drop(); }
+
+  /// Marks a read as waiting for as long as it lives (the wait of a
+  /// reader fed by hand).
   class wait_scope {
    public:
     explicit wait_scope(reader_core& core) noexcept : core_(core) { core_.waiting_ = true; }
@@ -158,15 +206,22 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
 
  private:
   std::shared_ptr<void> keep_alive() {
-    if (source_ != nullptr) return source_->keep_alive();
+    if (transport_ != nullptr) return transport_->keep_alive();
     return shared_from_this();  // a reader fed by hand owns its state
   }
 
-  static asio::awaitable<std::error_code> ready(std::error_code ec) { co_return ec; }
+  void maybe_resume() {
+    if (buffer_.size() <= limit_ && transport_ != nullptr) {
+      reading_paused_ = false;
+      transport_->resume_reading();
+    }
+  }
+
+  static asio::awaitable<std::tuple<std::error_code>> ready(std::error_code ec) { co_return std::tuple(ec); }
 
   // The wait of a reader fed by hand: until feed_data, feed_eof or
   // set_exception (or a cancellation).
-  asio::awaitable<std::error_code> wait_fed() {
+  asio::awaitable<std::tuple<std::error_code>> wait_fed() {
     const wait_scope waiting(*this);
     std::error_code ec;
     try {
@@ -175,12 +230,14 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     } catch (const std::system_error& e) {
       ec = e.code();  // Asio refuses to start an operation in an already-cancelled coroutine
     }
-    if (!ec && cancelled(co_await asio::this_coro::cancellation_state)) ec = asio::error::operation_aborted;
-    co_return ec;
+    co_return std::tuple(ec);
   }
 
+  // Wakes for feed_data, feed_eof and set_exception (from the transport or
+  // from user code): the waiting read resumes later, not inside the call.
   void wake_waiter() {
     if (waiting_ && event_) event_->notify_all();
+    waiter_.notify_later();
   }
 
   asio::any_io_executor executor_;
@@ -190,7 +247,9 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   bool waiting_ = false;  // a read waits (a wait_scope is alive)
   std::exception_ptr exception_;
   std::error_code exception_code_;
-  reader_source* source_ = nullptr;
+  bool reading_paused_ = false;  // the transport stopped reading (over 2 x limit buffered)
+  reader_transport* transport_ = nullptr;
+  data_waiter waiter_;            // the waiting read of a connected reader
   std::unique_ptr<event> event_;  // only for readers fed by hand, made on their first wait
 };
 

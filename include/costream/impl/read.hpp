@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <string_view>
 
 namespace costream::detail {
@@ -29,7 +30,8 @@ inline asio::awaitable<std::string> read_some_op(reader_core* core, std::size_t 
       break;
     }
     if (take_stored_exception(*core, status) || core->eof()) break;
-    status.ec = co_await reader_core::wait_for_data(core, keep, n);
+    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));
@@ -45,11 +47,12 @@ inline asio::awaitable<std::string> read_all_op(reader_core* core, read_report r
     if (core->eof()) {
       byte_buffer& buffer = core->buffer();
       data.assign(buffer.view());
-      buffer.clear();
+      core->clear_buffer();
       break;
     }
     if (take_stored_exception(*core, status)) break;
-    status.ec = co_await reader_core::wait_for_data(core, keep, core->limit());
+    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <string_view>
 
 namespace costream::detail {
@@ -33,12 +34,13 @@ inline asio::awaitable<std::string> readexactly_op(reader_core* core, std::size_
     if (core->eof()) {
       // asyncio: the partial bytes travel with the error and leave the buffer.
       data.assign(buffer.view());
-      buffer.clear();
+      core->clear_buffer();
       status.ec = errc::incomplete_read;
       status.expected = n;
       break;
     }
-    status.ec = co_await reader_core::wait_for_data(core, keep, n - buffer.size());
+    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));

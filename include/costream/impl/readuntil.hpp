@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <string_view>
 
 namespace costream::detail {
@@ -59,7 +60,7 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
         return true;
       }
       line.assign(bytes.data(), match.end);
-      buffer.consume(match.end);
+      core.consume(match.end);
       return true;
     }
     const std::size_t max_size = separators.max_size();
@@ -77,7 +78,7 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
   if (take_stored_exception(core, status)) return true;
   if (core.eof()) {
     line.assign(bytes);
-    buffer.clear();
+    core.clear_buffer();
     status.ec = errc::incomplete_read;
     return true;
   }
@@ -94,7 +95,7 @@ inline asio::awaitable<std::string> readuntil_op(reader_core* core, separator_se
     const separator_match match = separators.find(buffer.view(), 0);
     if (match.found() && match.start <= core->limit()) {
       std::string data(buffer.data(), match.end);
-      buffer.consume(match.end);
+      core->consume(match.end);
       if (report.ec != nullptr) report.ec->clear();
       if (report.consumed != nullptr) *report.consumed = 0;
       co_return data;
@@ -110,7 +111,8 @@ inline asio::awaitable<std::string> readuntil_op(reader_core* core, separator_se
   std::string data;
   std::shared_ptr<void> keep;  // owns the state from the first wait on
   while (!readuntil_scan(*core, separators, position, status, data)) {
-    status.ec = co_await reader_core::wait_for_data(core, keep, 1);
+    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));
@@ -128,7 +130,7 @@ inline asio::awaitable<void> discard_line(reader_core* core, read_status& status
     if (newline != nullptr) {
       const std::size_t at = static_cast<std::size_t>(static_cast<const char*>(newline) - buffer.data());
       core->discarded += at;
-      buffer.consume(at + 1);
+      core->consume(at + 1);
       break;
     }
     if (core->waiting() && !core->eof() && !core->has_exception()) {
@@ -138,10 +140,11 @@ inline asio::awaitable<void> discard_line(reader_core* core, read_status& status
       co_return;
     }
     core->discarded += buffer.size();
-    buffer.clear();
+    core->clear_buffer();
     if (take_stored_exception(*core, status)) co_return;
     if (core->eof()) break;
-    status.ec = co_await reader_core::wait_for_data(core, keep, core->limit());
+    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
     if (status.ec) co_return;  // still discarding: the next readline goes on with it
   }
   core->discarding_line = false;
@@ -163,7 +166,8 @@ inline asio::awaitable<std::string> readline_op(reader_core* core, read_report r
     // buffered_line_size found no newline in the first `offset` bytes.
     scan_position position{std::min(core->buffer().size(), core->limit() + 1), core->buffer().consumed_total()};
     while (!readuntil_scan(*core, newline, position, status, line)) {
-      status.ec = co_await reader_core::wait_for_data(core, keep, 1);
+      status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+      status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
       if (status.ec) break;
     }
     // A stored exception is raised as it is, whatever its code: a stored

@@ -18,9 +18,9 @@ namespace costream::detail {
 // only moves indexes: the bytes stay where they are until the buffer is next
 // filled, compacted or released, which only a read, a feed or the transport
 // (while the reading coroutine is suspended) does.
-inline std::string_view take_view(byte_buffer& buffer, std::size_t n) noexcept {
-  const std::string_view bytes(buffer.data(), n);
-  buffer.consume(n);
+inline std::string_view take_view(reader_core& core, std::size_t n) noexcept {
+  const std::string_view bytes(core.buffer().data(), n);
+  core.consume(n);
   return bytes;
 }
 
@@ -45,13 +45,13 @@ inline std::size_t buffered_line_size(const reader_core& core) noexcept {
 inline std::optional<std::string_view> try_read_some(reader_core& core, std::size_t n) noexcept {
   byte_buffer& buffer = core.buffer();
   if (buffer.empty() && n != 0) return std::nullopt;
-  return take_view(buffer, std::min(n, buffer.size()));
+  return take_view(core, std::min(n, buffer.size()));
 }
 
 inline std::optional<std::string_view> try_readline(reader_core& core) noexcept {
   const std::size_t size = buffered_line_size(core);
   if (size == 0) return std::nullopt;
-  return take_view(core.buffer(), size);
+  return take_view(core, size);
 }
 
 inline std::optional<std::string_view> try_readuntil(reader_core& core, std::string_view separator) noexcept {
@@ -64,13 +64,13 @@ inline std::optional<std::string_view> try_readuntil(reader_core& core, std::str
   const std::string_view bytes = buffer.view().substr(0, reach);
   const std::size_t at = bytes.find(separator);
   if (at == std::string_view::npos) return std::nullopt;
-  return take_view(buffer, at + separator.size());
+  return take_view(core, at + separator.size());
 }
 
 inline std::optional<std::string_view> try_readexactly(reader_core& core, std::size_t n) noexcept {
   byte_buffer& buffer = core.buffer();
   if (buffer.size() < n) return std::nullopt;
-  return take_view(buffer, n);
+  return take_view(core, n);
 }
 
 }  // namespace costream::detail

@@ -1,0 +1,133 @@
+// costream/detail/data_waiter.hpp: the one read that waits for a connection's data, woken directly.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_DETAIL_DATA_WAITER_HPP
+#define COSTREAM_DETAIL_DATA_WAITER_HPP
+
+#include <costream/compat.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/cancellation_type.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/error.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
+
+#include <memory>
+#include <system_error>
+#include <tuple>
+#include <utility>
+
+namespace costream::detail {
+
+/// At most one waiting operation, completed by notify() straight from the
+/// transport's completion: on the waiter's own executor the waiting
+/// coroutine resumes at once, with no timer and no extra pass through the
+/// scheduler (a data arrival is one completion, not two).
+///
+/// Cancellation through the awaiting coroutine's cancellation slot (a
+/// timeout, `||`) completes the wait with operation_aborted, posted.
+///
+/// The waiting operation keeps its coroutine alive. Whoever owns a
+/// data_waiter must call drop() if it can be destroyed with an operation
+/// still waiting (the io_context shutting down): drop() destroys the
+/// operation, and with it the waiting coroutine, without resuming it.
+///
+/// Thread safety: use from the connection's executor.
+class data_waiter {
+ public:
+  data_waiter() = default;
+  data_waiter(const data_waiter&) = delete;
+  data_waiter& operator=(const data_waiter&) = delete;
+  ~data_waiter() { drop(); }
+
+  bool waiting() const noexcept { return pending_ != nullptr; }
+
+  /// Waits until notify(); completes with its error code (empty for data),
+  /// or operation_aborted when cancelled. Not a coroutine: the caller's
+  /// co_await is the only frame.
+  /// `executor`: where to complete if the awaiting coroutine names none.
+  asio::awaitable<std::tuple<std::error_code>> wait(const asio::any_io_executor& executor) {
+    return asio::async_initiate<decltype(compat::use_tuple), void(std::error_code)>(
+        [this, executor](auto handler) { start(std::move(handler), executor); }, compat::use_tuple);
+  }
+
+  /// Completes the waiting operation, if any, with `ec`: inline when called
+  /// on the waiter's executor, else dispatched to it. Call it last: the
+  /// waiting coroutine may run before it returns.
+  void notify(std::error_code ec = {}) {
+    if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(ec, false);
+  }
+
+  /// As notify(), but the waiting coroutine resumes later, never inside
+  /// this call (for wake-ups that come from user code).
+  void notify_later(std::error_code ec = {}) {
+    if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(ec, true);
+  }
+
+  /// Destroys a waiting operation without completing it (see the class comment).
+  void drop() noexcept {
+    if (pending_ != nullptr) std::exchange(pending_, nullptr)->destroy();
+  }
+
+ private:
+  struct pending {
+    virtual void complete(std::error_code ec, bool post) = 0;
+    virtual void destroy() noexcept = 0;
+
+   protected:
+    ~pending() = default;
+  };
+
+  template <class Handler>
+  struct pending_handler final : pending {
+    using executor_type = asio::associated_executor_t<Handler, asio::any_io_executor>;
+
+    pending_handler(Handler h, const asio::any_io_executor& fallback)
+        : handler(std::move(h)), work(asio::get_associated_executor(handler, fallback)) {}
+
+    // The cancellation handler installed in start() stays in the slot: the
+    // awaiting coroutine clears its slot when it resumes (and it may be the
+    // one running now), and it only acts while its operation is pending_.
+    void complete(std::error_code ec, bool post) override {
+      Handler h = std::move(handler);
+      executor_type executor = work.get_executor();
+      delete this;
+      auto resume = [h = std::move(h), ec]() mutable { std::move(h)(ec); };
+      if (post) {
+        asio::post(executor, std::move(resume));
+      } else {
+        asio::dispatch(executor, std::move(resume));
+      }
+    }
+
+    void destroy() noexcept override { delete this; }
+
+    Handler handler;
+    asio::executor_work_guard<executor_type> work;  // the wait is outstanding work
+  };
+
+  template <class Handler>
+  void start(Handler handler, const asio::any_io_executor& executor) {
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    // A second waiter is a caller's bug (reader_core reports concurrent_read
+    // before it gets here); complete the old one rather than lose it.
+    if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(asio::error::operation_aborted, true);
+    auto* p = new pending_handler<Handler>(std::move(handler), executor);
+    pending_ = p;
+    if (slot.is_connected()) {
+      slot.assign([this, p](asio::cancellation_type type) {
+        if (type != asio::cancellation_type::none && pending_ == p)
+          std::exchange(pending_, nullptr)->complete(asio::error::operation_aborted, true);
+      });
+    }
+  }
+
+  pending* pending_ = nullptr;
+};
+
+}  // namespace costream::detail
+
+#endif

@@ -1,0 +1,51 @@
+// costream/detail/read_completion.hpp: the completion handler of a transport's continuous read.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_DETAIL_READ_COMPLETION_HPP
+#define COSTREAM_DETAIL_READ_COMPLETION_HPP
+
+#include <asio/error.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <utility>
+
+namespace costream::detail {
+
+/// Completes a transport's pending read (or a posted continuation of it)
+/// on its owner, the connection, which it keeps alive meanwhile.
+///
+/// Destroyed without having run, which happens only when the io_context is
+/// destroyed with the read pending, it drops the connection's waiting read:
+/// that read's coroutine owns the connection, and the connection holds the
+/// coroutine, so nothing else would ever free either.
+template <class Owner>
+class read_completion {
+ public:
+  explicit read_completion(std::shared_ptr<Owner> owner) noexcept : owner_(std::move(owner)) {}
+  read_completion(read_completion&&) noexcept = default;
+  read_completion& operator=(read_completion&&) = delete;
+  read_completion(const read_completion&) = delete;
+  read_completion& operator=(const read_completion&) = delete;
+  ~read_completion() {
+    if (owner_) owner_->reader().drop_waiter();
+  }
+
+  void operator()(const asio::error_code& ec, std::size_t n) {
+    std::shared_ptr<Owner> owner = std::move(owner_);
+    auto& transport = owner->transport();
+    transport.on_read(std::move(owner), ec, n);
+  }
+
+  void operator()() {
+    std::shared_ptr<Owner> owner = std::move(owner_);
+    auto& transport = owner->transport();
+    transport.on_continue(std::move(owner));
+  }
+
+ private:
+  std::shared_ptr<Owner> owner_;
+};
+
+}  // namespace costream::detail
+
+#endif
