@@ -111,7 +111,9 @@ asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::t
   start_next();
   std::error_code wait_ec;
   while (!state->winner && (state->pending != 0 || next < endpoints.size())) {
-    if (state->pending == 0 || state->delay_passed) {
+    // Once the last attempt has started, a passed delay has nothing left to
+    // start: wait for the pending attempts (looping here would never yield).
+    if (state->pending == 0 || (state->delay_passed && next < endpoints.size())) {
       start_next();
       continue;
     }
