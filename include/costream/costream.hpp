@@ -11,6 +11,7 @@
 #include <costream/stream_reader.hpp>
 #include <costream/stream_writer.hpp>
 #include <costream/connection.hpp>
+#include <costream/connect_error.hpp>
 #include <costream/open_connection.hpp>
 #include <costream/server.hpp>
 #include <costream/start_server.hpp>

@@ -4,6 +4,7 @@
 #define COSTREAM_OPEN_CONNECTION_HPP
 
 #include <costream/compat.hpp>
+#include <costream/connect_error.hpp>
 #include <costream/connection.hpp>
 #include <costream/detail/happy_eyeballs.hpp>
 #include <costream/timeout.hpp>
@@ -46,7 +47,8 @@ struct connection_options {
   std::optional<std::size_t> interleave;
   /// Give up connecting after this long (resolving not included): the
   /// attempts are cancelled and closed, and open_connection throws
-  /// errc::timed_out. Unset: the system's connect timeout (minutes).
+  /// errc::timed_out (even when some attempts had failed before).
+  /// Unset: the system's connect timeout (minutes).
   std::optional<std::chrono::milliseconds> connect_timeout;
 };
 
@@ -118,8 +120,13 @@ inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::end
 /// another or, with happy_eyeballs_delay, staggered (RFC 8305); the first to
 /// connect wins. The connection runs on the awaiting coroutine's executor.
 ///
-/// Throws std::system_error: the resolver's error, or the last connect
-/// error (e.g. connection_refused); operation_aborted when cancelled.
+/// Throws connect_error (a std::system_error) when every address failed: it
+/// lists each attempt (endpoint and error, in the order tried) and its code()
+/// is the first attempt's error, which is the error of them all when they all
+/// failed alike (e.g. connection_refused). Throws std::system_error with the
+/// resolver's error when the host does not resolve; errc::timed_out when
+/// connect_timeout passes; operation_aborted when cancelled. Through
+/// with_error_code, `ec` is that same code.
 [[nodiscard]] inline asio::awaitable<connection> open_connection(std::string host, std::uint16_t port,
                                                                  connection_options options = {}) {
   auto endpoints = co_await detail::resolve_tcp(std::move(host), port);

@@ -249,7 +249,7 @@ TEST_CASE("interleave alternates address families, the first family leading", "[
   CHECK(detail::interleave_families(resolved, 2) == std::vector<tcp::endpoint>{v6(1), v6(2), v4(1), v6(3), v4(2)});
 }
 
-TEST_CASE("open_connection reports the last error when every address refuses", "[tcp]") {
+TEST_CASE("open_connection with Happy Eyeballs reports connection_refused when its one address refuses", "[tcp]") {
   test::run([&]() -> asio::awaitable<void> {
     // A port that was just free: bind, note, close.
     asio::ip::port_type port;

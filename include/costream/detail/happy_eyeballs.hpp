@@ -4,6 +4,7 @@
 #define COSTREAM_DETAIL_HAPPY_EYEBALLS_HPP
 
 #include <costream/compat.hpp>
+#include <costream/connect_error.hpp>
 #include <costream/detail/event.hpp>
 
 #include <asio/error.hpp>
@@ -47,7 +48,9 @@ struct connect_race {
   asio::steady_timer timer;
   std::vector<std::shared_ptr<asio::ip::tcp::socket>> attempts;
   std::optional<asio::ip::tcp::socket> winner;
-  std::error_code last = asio::error::host_not_found;
+  // One entry per attempt started, in that order; its code is set when the
+  // attempt fails (an attempt cut short by operation_aborted keeps none).
+  std::vector<connect_error::attempt> tried;
   std::size_t pending = 0;
   bool delay_passed = false;
 };
@@ -57,6 +60,11 @@ struct connect_race {
 /// (or at once when every pending attempt has failed); the first to connect
 /// wins and the others are cancelled and closed. `prepare` opens (and binds)
 /// each socket.
+///
+/// Throws connect_error with every attempt when all of them failed (a
+/// failed `prepare` counts as an attempt, as asyncio counts a failed bind);
+/// std::system_error host_not_found when there was no endpoint to try;
+/// operation_aborted when cancelled (with_timeout turns that into timed_out).
 template <class Prepare>
 asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::tcp::endpoint> endpoints,
                                                          std::chrono::steady_clock::duration delay,
@@ -69,20 +77,22 @@ asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::t
   auto start_next = [&] {
     while (next < endpoints.size()) {
       const tcp::endpoint endpoint = endpoints[next++];
+      const std::size_t index = state->tried.size();
+      state->tried.push_back({endpoint, {}});
       auto socket = std::make_shared<tcp::socket>(executor);
       std::error_code ec = prepare(*socket, endpoint);
       if (ec) {
-        state->last = ec;
+        state->tried[index].code = ec;
         continue;
       }
       ++state->pending;
       state->attempts.push_back(socket);
-      socket->async_connect(endpoint, [state, socket](std::error_code ec2) {
+      socket->async_connect(endpoint, [state, socket, index](std::error_code ec2) {
         --state->pending;
         if (!ec2 && !state->winner) {
           state->winner.emplace(std::move(*socket));
         } else if (ec2 && ec2 != asio::error::operation_aborted) {
-          state->last = ec2;
+          state->tried[index].code = ec2;
         }
         state->changed.notify_all();
       });
@@ -111,7 +121,9 @@ asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::t
   start_next();
   std::error_code wait_ec;
   while (!state->winner && (state->pending != 0 || next < endpoints.size())) {
-    if (state->pending == 0 || state->delay_passed) {
+    // Once the last attempt has started, a passed delay has nothing left to
+    // start: wait for the pending attempts (looping here would never yield).
+    if (state->pending == 0 || (state->delay_passed && next < endpoints.size())) {
       start_next();
       continue;
     }
@@ -120,7 +132,12 @@ asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::t
   }
   cleanup();
   if (wait_ec) throw std::system_error(wait_ec, "open_connection");
-  if (!state->winner) throw std::system_error(state->last, "open_connection");
+  if (!state->winner) {
+    if (state->tried.empty()) throw std::system_error(asio::error::host_not_found, "open_connection");
+    // No attempt is pending, so every one has its code. Copied: the closed
+    // sockets' handlers still hold the state.
+    throw connect_error(state->tried);
+  }
   co_return std::move(*state->winner);
 }
 
