@@ -76,6 +76,9 @@ class basic_stream_reader {
   using protocol_type = basic_stream_protocol<AsyncReadStream>;
   using executor_type = asio::any_io_executor;
 
+  /// read(n) with this n reads to end of stream, as asyncio's read(-1).
+  static constexpr std::size_t read_to_end = static_cast<std::size_t>(-1);
+
   /// A reader fed by hand (feed_data, feed_eof, set_exception). Throws
   /// std::invalid_argument if limit is 0.
   explicit basic_stream_reader(const executor_type& executor, std::size_t limit = COSTREAM_DEFAULT_LIMIT)
@@ -87,7 +90,8 @@ class basic_stream_reader {
 
   /// Reads up to n bytes: waits until at least one byte is buffered or the
   /// stream ends, then returns up to n bytes. Not bounded by limit().
-  /// read(0) returns an empty string at once.
+  /// read(0) returns an empty string at once; read(read_to_end), which is
+  /// what asyncio's read(-1) becomes in C++ (std::size_t(-1)), is read().
   ///
   /// End of stream: returns an empty string once the buffer is empty.
   ///
@@ -96,8 +100,12 @@ class basic_stream_reader {
   /// when cancelled; errc::concurrent_read.
   ///
   /// Cancellation: nothing is consumed.
-  [[nodiscard]] asio::awaitable<std::string> read(std::size_t n) { return detail::read_some_op(core_.get(), n, {}); }
+  [[nodiscard]] asio::awaitable<std::string> read(std::size_t n) {
+    if (n == read_to_end) return detail::read_all_op(core_.get(), {});
+    return detail::read_some_op(core_.get(), n, {});
+  }
   [[nodiscard]] asio::awaitable<std::string> read(std::size_t n, std::error_code& ec) {
+    if (n == read_to_end) return detail::read_all_op(core_.get(), {&ec});
     return detail::read_some_op(core_.get(), n, {&ec});
   }
 

@@ -108,6 +108,15 @@ class basic_stream_writer {
   /// errc::write_after_eof. No-op after close() or a previous write_eof().
   /// Throws operation_not_supported where can_write_eof() is false.
   void write_eof() { protocol_->write_eof(); }
+  /// write_eof() reporting operation_not_supported in `ec` instead.
+  void write_eof(std::error_code& ec) {
+    ec.clear();
+    if (!can_write_eof()) {
+      ec = asio::error::operation_not_supported;
+      return;
+    }
+    protocol_->write_eof();
+  }
 
   /// Whether the transport supports write_eof (TCP and Unix sockets: yes).
   static constexpr bool can_write_eof() noexcept { return protocol_type::can_write_eof(); }
@@ -143,6 +152,18 @@ class basic_stream_writer {
   /// low > high.
   void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low = std::nullopt) {
     protocol_->set_write_buffer_limits(high, low);
+  }
+  /// set_write_buffer_limits() reporting low > high in `ec`
+  /// (std::errc::invalid_argument) instead, the limits unchanged.
+  void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low, std::error_code& ec) {
+    ec.clear();
+    const std::size_t h = high ? *high : (low ? 4 * *low : default_write_high_water);
+    const std::size_t l = low ? *low : h / 4;
+    if (l > h) {
+      ec = std::make_error_code(std::errc::invalid_argument);
+      return;
+    }
+    protocol_->set_write_buffer_limits(h, l);
   }
 
   /// The underlying Asio stream.

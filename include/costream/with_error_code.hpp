@@ -5,7 +5,9 @@
 
 #include <costream/compat.hpp>
 
+#include <new>
 #include <optional>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -17,9 +19,12 @@ namespace costream {
 ///
 /// Returns the result, or std::nullopt with `ec` set to the error's code
 /// (Asio's code for network failures, costream::errc for the library's own,
-/// errc::timed_out from with_timeout). `ec` is cleared on success. Other
-/// exceptions (std::bad_alloc, a user callback's own exception types)
-/// propagate.
+/// errc::timed_out from with_timeout). The library's argument and memory
+/// errors become codes too: std::invalid_argument (e.g. a TLS setting
+/// OpenSSL refuses, a high-water mark below the low one) is
+/// std::errc::invalid_argument, std::bad_alloc std::errc::not_enough_memory.
+/// `ec` is cleared on success. Other exceptions (a user callback's own
+/// types) propagate.
 ///
 /// The reads' own error_code forms (`reader.readexactly(n, ec)`) carry more:
 /// the partial bytes of an incomplete read and readuntil's consumed count.
@@ -41,6 +46,10 @@ template <class T>
     co_return co_await std::move(op);
   } catch (const std::system_error& e) {
     ec = e.code();
+  } catch (const std::invalid_argument&) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
   }
   co_return std::nullopt;
 }
@@ -53,6 +62,10 @@ template <class T>
     co_await std::move(op);
   } catch (const std::system_error& e) {
     ec = e.code();
+  } catch (const std::invalid_argument&) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
   }
 }
 

@@ -3,11 +3,15 @@
 #include "support/catch.hpp"
 #include "support/run.hpp"
 
+#include <costream/costream.hpp>
 #include <costream/with_error_code.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 using namespace std::chrono_literals;
 
@@ -119,4 +123,40 @@ TEST_CASE("a coroutine on another strand writes to a connection by hopping onto 
   other.join();
   if (failure) std::rethrow_exception(failure);
   CHECK(received == "from another strand\n");
+}
+
+TEST_CASE("write_eof, set_write_buffer_limits and read(-1) have the forms asyncio users expect",
+          "[error_code][connection]") {
+  costream::test::run([&]() -> asio::awaitable<void> {
+    auto server = co_await costream::start_server(
+        [](costream::stream_reader reader, costream::stream_writer writer) -> asio::awaitable<void> {
+          // read(std::size_t(-1)) is asyncio's read(-1): everything to end of stream.
+          const std::string all = co_await reader.read(costream::stream_reader::read_to_end);
+          writer.write(std::to_string(all.size()) + "\n");
+        },
+        "127.0.0.1", 0);
+    auto [reader, writer] = co_await costream::open_connection("127.0.0.1", server.sockets()[0].port());
+
+    std::error_code ec = make_error_code(costream::errc::timed_out);  // must be cleared
+    writer.set_write_buffer_limits(1024, 512, ec);
+    CHECK_FALSE(ec);
+    CHECK(writer.get_write_buffer_limits() == std::pair<std::size_t, std::size_t>(1024, 512));
+    writer.set_write_buffer_limits(100, 200, ec);
+    CHECK(ec == std::errc::invalid_argument);
+    CHECK(writer.get_write_buffer_limits() == std::pair<std::size_t, std::size_t>(1024, 512));
+
+    writer.write(std::string(3000, 'x'));
+    writer.write_eof(ec);
+    CHECK_FALSE(ec);
+    const std::string count = co_await reader.readline();
+    CHECK(count == "3000\n");
+
+    // Through with_error_code, the library's argument errors are codes too.
+    auto invalid = []() -> asio::awaitable<void> {
+      throw std::invalid_argument("a setting the library refuses");
+      co_return;
+    };
+    co_await costream::with_error_code(invalid(), ec);
+    CHECK(ec == std::errc::invalid_argument);
+  });
 }
