@@ -13,8 +13,11 @@
 #include <asio/detached.hpp>
 #include <asio/error.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <exception>
@@ -25,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -534,8 +538,15 @@ inline asio::awaitable<void> perform_read(stream_reader reader, read_request r, 
 /// kept in failure() with the steps that led to it.
 class reader_check {
  public:
-  explicit reader_check(std::size_t limit) : reader_(io_.get_executor(), limit), model_(limit) {
-    note("stream_reader(limit=" + std::to_string(limit) + ")");
+  /// `over_socket`: the reader is a TCP connection's, to a peer socket of
+  /// the check's own on 127.0.0.1. feed_data() and feed_eof() send, and the
+  /// transport delivers when it reads (continuously, pausing above 2 x
+  /// limit); the model is fed exactly the bytes the reader has received,
+  /// when it has received them, one delivery at a time. Otherwise the
+  /// reader is fed by hand.
+  explicit reader_check(std::size_t limit, bool over_socket = false)
+      : reader_(over_socket ? connected_reader(limit) : stream_reader(io_.get_executor(), limit)), model_(limit) {
+    note(std::string(over_socket ? "connection" : "stream_reader") + "(limit=" + std::to_string(limit) + ")");
   }
 
   reader_check(const reader_check&) = delete;
@@ -549,11 +560,19 @@ class reader_check {
   /// Each read's outcome, by the order reads were started; nullopt while it waits.
   const std::vector<std::optional<read_outcome>>& outcomes() const noexcept { return outcomes_; }
   bool waiting() const noexcept { return pending_ != nullptr; }
+  /// Over a socket: how often the transport was found paused (over 2 x limit).
+  std::size_t pauses() const noexcept { return pauses_; }
   /// The steps so far and their outcomes, one a line.
   const std::string& history() const noexcept { return history_; }
 
   void feed_data(std::string_view bytes) {
     if (failed()) return;
+    if (peer_) {
+      note("send(" + quote(bytes) + ")");
+      asio::write(*peer_, asio::buffer(bytes.data(), bytes.size()));
+      sent_ += bytes;
+      return settle();
+    }
     note("feed_data(" + quote(bytes) + ")");
     std::error_code real;
     try {
@@ -568,6 +587,12 @@ class reader_check {
 
   void feed_eof() {
     if (failed()) return;
+    if (peer_) {
+      note("shutdown(send)");
+      peer_->shutdown(asio::socket_base::shutdown_send);
+      eof_sent_ = true;
+      return settle();
+    }
     note("feed_eof()");
     reader_.feed_eof();
     model_.feed_eof();
@@ -601,7 +626,14 @@ class reader_check {
     auto slot = std::make_shared<read_slot>();
     asio::co_spawn(io_, perform_read(reader_, request, slot),
                    asio::bind_cancellation_slot(slot->cancel.slot(), asio::detached));
-    poll();
+    if (peer_) {
+      // Only the read's own start: every sent byte was delivered (or reading
+      // is paused), so nothing else is ready to run.
+      io_.restart();
+      for (int i = 0; i < 8 && !slot->done && !core_->waiting(); ++i) io_.poll_one();
+    } else {
+      poll();
+    }
     const std::optional<read_outcome> expected = model_.start(request);
     if (slot->done) {
       if (!expected) {
@@ -635,11 +667,56 @@ class reader_check {
   /// and checks that none still waits.
   void finish() {
     if (failed()) return;
-    if (!model_.eof()) feed_eof();
+    if (!model_.eof() && !eof_sent_) feed_eof();
     if (!failed() && pending_) fail("#" + std::to_string(pending_index_) + " still waits after end of stream");
   }
 
  private:
+  stream_reader connected_reader(std::size_t limit) {
+    asio::ip::tcp::acceptor acceptor(io_, {asio::ip::make_address("127.0.0.1"), 0});
+    peer_.emplace(io_);
+    peer_->connect(acceptor.local_endpoint());
+    peer_->set_option(asio::ip::tcp::no_delay(true));
+    connection c = make_connection(acceptor.accept(), limit);
+    core_ = c.reader.protocol()->reader_core();
+    return c.reader;
+  }
+
+  // Over a socket: runs the connection one handler at a time, and after each
+  // feeds the model what the reader received (and its end of stream), then
+  // compares as feed_data does; until every sent byte is delivered or the
+  // transport pauses with nothing left to run.
+  void settle_deliveries() {
+    for (int idle = 0; idle < 2000 && !failed();) {
+      io_.restart();
+      const std::size_t ran = io_.poll_one();
+      const std::size_t received = core_->buffer().consumed_total() + core_->buffer().size();
+      if (received > fed_) {
+        const std::string_view arrived = std::string_view(sent_).substr(fed_, received - fed_);
+        note("  (delivered " + quote(arrived) + ")");
+        fed_ = received;
+        const std::error_code expected = model_.feed_data(arrived);
+        if (expected) return fail("the model refused bytes the connection delivered: " + describe(expected));
+        settle_once();
+        continue;
+      }
+      if (core_->eof() && !model_.eof() && fed_ == sent_.size()) {
+        note("  (delivered end of stream)");
+        poll();  // end of stream wakes the waiting read through the executor, as feed_eof does
+        model_.feed_eof();
+        settle_once();
+        continue;
+      }
+      if (ran != 0) continue;
+      const bool caught_up = fed_ == sent_.size() && (!eof_sent_ || model_.eof());
+      if (core_->reading_paused()) ++pauses_;
+      if (caught_up || core_->reading_paused()) return;
+      ++idle;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    if (!failed()) fail("the connection did not deliver what was sent");
+  }
+
   void poll() {
     io_.restart();
     io_.poll();
@@ -695,7 +772,15 @@ class reader_check {
   }
 
   void settle() {
+    if (peer_) {
+      settle_deliveries();
+      return settle_once();
+    }
     poll();
+    settle_once();
+  }
+
+  void settle_once() {
     const std::optional<read_outcome> expected = model_.settle();
     if (pending_) {
       if (pending_->done != expected.has_value()) {
@@ -720,6 +805,12 @@ class reader_check {
   }
 
   asio::io_context io_;
+  std::optional<asio::ip::tcp::socket> peer_;  // over a socket: the sending end
+  std::shared_ptr<detail::reader_core> core_;   // over a socket: the reader's state
+  std::string sent_;                            // over a socket: every byte sent
+  std::size_t fed_ = 0;                         // ... of which the model has been fed
+  bool eof_sent_ = false;
+  std::size_t pauses_ = 0;
   stream_reader reader_;
   reader_model model_;
   std::shared_ptr<read_slot> pending_;  // the real read that waits, if any
