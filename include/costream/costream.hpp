@@ -12,6 +12,7 @@
 #include <costream/stream_writer.hpp>
 #include <costream/connection.hpp>
 #include <costream/open_connection.hpp>
+#include <costream/server_options.hpp>
 #include <costream/server.hpp>
 #include <costream/start_server.hpp>
 #include <costream/timeout.hpp>
