@@ -36,6 +36,11 @@ struct server_options {
   address_family family = address_family::any;
   /// Set TCP_NODELAY on accepted sockets (asyncio does by default).
   bool no_delay = true;
+  /// Set SO_KEEPALIVE on accepted sockets (asyncio 3.13's keep_alive; off by
+  /// default, as there): the kernel probes a connection that has been idle
+  /// for a while (Linux: 2 hours by default, net.ipv4.tcp_keepalive_time)
+  /// and reports a peer that is gone as a read error (timed_out).
+  bool keep_alive = false;
   /// Give each connection its own strand, so the io_context may be run by
   /// several threads. On an io_context run by one thread, false saves the
   /// strand's small cost per operation.
@@ -77,7 +82,7 @@ struct unix_server_options {
 /// with the options' backlog; one that listens already keeps its backlog
 /// (asyncio calls listen() again with its own). The options that configure
 /// listening sockets (reuse_address, reuse_port, family) do not apply; those
-/// of accepted sockets (no_delay) do.
+/// of accepted sockets (no_delay, keep_alive) do.
 class listening_socket {
  public:
   using native_handle_type = asio::ip::tcp::acceptor::native_handle_type;
@@ -122,6 +127,7 @@ inline void configure_accepted(asio::ip::tcp::socket& socket, const server_optio
   // An option the kernel refuses is no reason to drop the client.
   std::error_code ignored;
   if (options.no_delay) socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  if (options.keep_alive) socket.set_option(asio::socket_base::keep_alive(true), ignored);
 }
 
 // Unix sockets: no socket options.
