@@ -105,7 +105,7 @@ asio::awaitable<void> serve(std::uint16_t port) {
   grace.async_wait([&server](std::error_code e) {
     if (!e) server.abort_clients();  // someone did not read its last bytes in time
   });
-  co_await server.wait_closed();  // every member coroutine has returned
+  co_await server.wait_closed();  // every connection is gone, every member coroutine returned
   grace.cancel();
   std::cout << "closed" << std::endl;
 }

@@ -35,7 +35,7 @@ asio::awaitable<void> serve(std::uint16_t port) {
 
   co_await server.serve_forever();
   server.close_clients();        // each client's writer flushes and closes
-  co_await server.wait_closed(); // every client coroutine has returned
+  co_await server.wait_closed(); // every connection is gone, every client coroutine returned
   std::cout << "closed" << std::endl;
 }
 

@@ -13,6 +13,7 @@
 #include <costream/connection.hpp>
 #include <costream/connect_error.hpp>
 #include <costream/open_connection.hpp>
+#include <costream/server_options.hpp>
 #include <costream/server.hpp>
 #include <costream/start_server.hpp>
 #include <costream/timeout.hpp>

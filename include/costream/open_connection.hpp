@@ -36,6 +36,9 @@ struct connection_options {
   address_family family = address_family::any;
   /// Set TCP_NODELAY (asyncio does by default).
   bool no_delay = true;
+  /// Set SO_KEEPALIVE: the kernel probes an idle connection and reports a
+  /// peer that is gone (as server_options::keep_alive). Off by default.
+  bool keep_alive = false;
   /// Happy Eyeballs (RFC 8305, asyncio's happy_eyeballs_delay): when set,
   /// the next address is tried after this delay while earlier attempts are
   /// still pending; the first to connect wins, the others are closed.
@@ -95,6 +98,7 @@ inline asio::awaitable<asio::ip::tcp::socket> connect_first(std::vector<asio::ip
   }
   std::error_code ec;
   if (options.no_delay) socket->set_option(asio::ip::tcp::no_delay(true), ec);
+  if (options.keep_alive) socket->set_option(asio::socket_base::keep_alive(true), ec);
   co_return std::move(*socket);
 }
 

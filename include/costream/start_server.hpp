@@ -1,4 +1,4 @@
-// costream/start_server.hpp: start_server, asyncio's server entry point.
+// costream/start_server.hpp: start_server, asyncio's server entry point, and the one way every server starts.
 // SPDX-License-Identifier: BSL-1.0
 #ifndef COSTREAM_START_SERVER_HPP
 #define COSTREAM_START_SERVER_HPP
@@ -6,14 +6,13 @@
 #include <costream/compat.hpp>
 #include <costream/open_connection.hpp>
 #include <costream/server.hpp>
+#include <costream/server_options.hpp>
 
+#include <asio/error.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include <concepts>
-#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,29 +23,6 @@
 #include <vector>
 
 namespace costream {
-
-struct server_options {
-  /// Each reader's limit (see basic_stream_reader::limit).
-  std::size_t limit = COSTREAM_DEFAULT_LIMIT;
-  /// listen() backlog, as asyncio's default.
-  int backlog = 100;
-  /// SO_REUSEADDR (asyncio's default on POSIX): restart on a port in TIME_WAIT.
-  bool reuse_address = true;
-  /// SO_REUSEPORT (Linux): several servers, in one process or several, may
-  /// listen on the same port, and the kernel spreads connections over them;
-  /// the way to scale one server over cores (one io_context per thread).
-  bool reuse_port = false;
-  /// Restrict an empty or resolved host to one family.
-  address_family family = address_family::any;
-  /// Set TCP_NODELAY on accepted sockets (asyncio does by default).
-  bool no_delay = true;
-  /// Give each connection its own strand, so the io_context may be run by
-  /// several threads. On an io_context run by one thread, false saves the
-  /// strand's small cost per operation.
-  bool strand_per_connection = true;
-  /// Start accepting at once (asyncio's start_serving=True).
-  bool start_serving = true;
-};
 
 namespace detail {
 
@@ -66,71 +42,82 @@ std::function<asio::awaitable<void>(Reader, Writer)> as_client_coroutine(Callbac
   }
 }
 
-template <class Protocol, class Stream = typename Protocol::socket, class Callback, class Options>
-std::shared_ptr<server_state<Protocol, Stream>> make_server_state(const asio::any_io_executor& executor,
-                                                                  Callback callback, const Options& options) {
+/// How every server starts (TCP, Unix, TLS over either): its state, holding
+/// the options and the upgrade (TLS's handshake; none for plain servers);
+/// its listening sockets, made by `listen(state)`; then serving, unless
+/// options.start_serving is false. `listen` is one of the listen_* types
+/// below; it throws when a socket cannot be made.
+template <class Protocol, class Stream = typename Protocol::socket, class Callback, class Listen>
+asio::awaitable<basic_server<Protocol, Stream>> serve(
+    Callback callback, server_options_for<Protocol> options, Listen listen,
+    typename server_state<Protocol, Stream>::upgrade_type upgrade = {}) {
   using state_type = server_state<Protocol, Stream>;
-  return std::make_shared<state_type>(
-      executor,
-      as_client_coroutine<typename state_type::reader_type, typename state_type::writer_type>(std::move(callback)),
-      options.limit, options.strand_per_connection, options.no_delay);
+  const auto executor = co_await asio::this_coro::executor;
+  auto state = std::make_shared<state_type>(
+      executor, as_client_coroutine<typename state_type::reader_type, typename state_type::writer_type>(std::move(callback)),
+      std::move(options), std::move(upgrade));
+  co_await listen(*state);
+  basic_server<Protocol, Stream> result(state);
+  if (state->options().start_serving) result.start_serving();
+  co_return result;
 }
 
-template <class State, class Options>
-void listen_on(State& state, const typename State::endpoint_type& endpoint, const Options& options) {
-  using Protocol = typename State::endpoint_type::protocol_type;
-  typename State::acceptor_type acceptor(state.strand());
-  acceptor.open(endpoint.protocol());
-  if (options.reuse_address) acceptor.set_option(asio::socket_base::reuse_address(true));
-  if constexpr (requires { options.reuse_port; }) {
-#if defined(SO_REUSEPORT)
-    if (options.reuse_port) acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
-#else
-    if (options.reuse_port) throw std::system_error(asio::error::operation_not_supported, "reuse_port");
-#endif
-  }
-  if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
-    // One socket per family: the IPv6 one must not also claim IPv4.
-    if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true));
-  }
-  acceptor.bind(endpoint);
-  acceptor.listen(options.backlog);
-  state.endpoints().push_back(acceptor.local_endpoint());
-  state.acceptors().push_back(std::move(acceptor));
-}
+/// Listens on every address of each host, all on one port (see start_server).
+struct listen_hosts {
+  std::vector<std::string> hosts;
+  std::uint16_t port;
 
-/// Binds and listens on every address of host:port (see start_server).
-template <class State>
-asio::awaitable<void> listen_tcp(std::shared_ptr<State> state, std::string host, std::uint16_t port,
-                                 server_options options) {
-  auto executor = co_await asio::this_coro::executor;
-  std::vector<asio::ip::tcp::endpoint> endpoints;
-  if (host.empty()) {
-    if (options.family != address_family::ipv6) endpoints.emplace_back(asio::ip::address_v4::any(), port);
-    if (options.family != address_family::ipv4) endpoints.emplace_back(asio::ip::address_v6::any(), port);
-  } else {
-    asio::ip::tcp::resolver resolver(executor);
-    auto results = co_await resolver.async_resolve(host, std::to_string(port), asio::ip::tcp::resolver::passive,
-                                                   asio::use_awaitable);
-    for (const auto& entry : results)
-      if (family_matches(options.family, entry.endpoint())) endpoints.push_back(entry.endpoint());
-  }
-
-  std::error_code first_error = asio::error::host_not_found;
-  for (auto endpoint : endpoints) {
-    // Port 0: every address gets the port the first one was given.
-    if (endpoint.port() == 0 && !state->endpoints().empty()) endpoint.port(state->endpoints().front().port());
-    try {
-      listen_on(*state, endpoint, options);
-    } catch (const std::system_error& e) {
-      // An empty host tolerates a family the machine lacks; an explicit one does not.
-      if (!host.empty() || endpoint.address().is_v4() || e.code() != asio::error::address_family_not_supported)
-        throw;
-      first_error = e.code();
+  template <class State>
+  asio::awaitable<void> operator()(State& state) const {
+    for (const auto& host : hosts) {
+      // Port 0: every address gets the port the first one was given.
+      const std::uint16_t this_port = state.endpoints().empty() ? port : state.endpoints().front().port();
+      co_await listen_host(state, host, this_port);
     }
+    if (state.endpoints().empty()) throw std::system_error(asio::error::host_not_found, "start_server");
   }
-  if (state->acceptors().empty()) throw std::system_error(first_error, "start_server");
-}
+
+  template <class State>
+  static asio::awaitable<void> listen_host(State& state, const std::string& host, std::uint16_t port) {
+    const auto family = state.options().family;
+    std::vector<asio::ip::tcp::endpoint> endpoints;
+    if (host.empty()) {
+      if (family != address_family::ipv6) endpoints.emplace_back(asio::ip::address_v4::any(), port);
+      if (family != address_family::ipv4) endpoints.emplace_back(asio::ip::address_v6::any(), port);
+    } else {
+      asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
+      auto results = co_await resolver.async_resolve(host, std::to_string(port), asio::ip::tcp::resolver::passive,
+                                                     asio::use_awaitable);
+      for (const auto& entry : results)
+        if (family_matches(family, entry.endpoint())) endpoints.push_back(entry.endpoint());
+    }
+
+    std::error_code first_error = asio::error::host_not_found;
+    for (auto endpoint : endpoints) {
+      if (endpoint.port() == 0 && !state.endpoints().empty()) endpoint.port(state.endpoints().front().port());
+      try {
+        state.listen(endpoint);
+      } catch (const std::system_error& e) {
+        // An empty host tolerates a family the machine lacks; an explicit one does not.
+        if (!host.empty() || endpoint.address().is_v4() || e.code() != asio::error::address_family_not_supported)
+          throw;
+        first_error = e.code();
+      }
+    }
+    if (state.endpoints().empty()) throw std::system_error(first_error, "start_server");
+  }
+};
+
+/// Serves from a socket made elsewhere (asyncio's sock=).
+struct listen_adopted {
+  listening_socket socket;
+
+  template <class State>
+  asio::awaitable<void> operator()(State& state) const {
+    state.adopt(socket);
+    co_return;
+  }
+};
 
 }  // namespace detail
 
@@ -152,13 +139,8 @@ asio::awaitable<void> listen_tcp(std::shared_ptr<State> state, std::string host,
 template <class Callback>
 [[nodiscard]] asio::awaitable<server> start_server(Callback callback, std::string host, std::uint16_t port,
                                                    server_options options = {}) {
-  auto executor = co_await asio::this_coro::executor;
-  auto state = detail::make_server_state<asio::ip::tcp>(executor, std::move(callback), options);
-  co_await detail::listen_tcp(state, std::move(host), port, options);
-
-  server result(state);
-  if (options.start_serving) result.start_serving();
-  co_return result;
+  return detail::serve<asio::ip::tcp>(std::move(callback), std::move(options),
+                                      detail::listen_hosts{{std::move(host)}, port});
 }
 
 /// Starts one server listening on every address of each host (asyncio's
@@ -169,17 +151,25 @@ template <class Callback>
 template <class Callback>
 [[nodiscard]] asio::awaitable<server> start_server(Callback callback, std::vector<std::string> hosts,
                                                    std::uint16_t port, server_options options = {}) {
-  auto executor = co_await asio::this_coro::executor;
-  auto state = detail::make_server_state<asio::ip::tcp>(executor, std::move(callback), options);
-  for (auto& host : hosts) {
-    const std::uint16_t this_port = state->endpoints().empty() ? port : state->endpoints().front().port();
-    co_await detail::listen_tcp(state, std::move(host), this_port, options);
-  }
-  if (state->acceptors().empty()) throw std::system_error(asio::error::host_not_found, "start_server");
+  return detail::serve<asio::ip::tcp>(std::move(callback), std::move(options),
+                                      detail::listen_hosts{std::move(hosts), port});
+}
 
-  server result(state);
-  if (options.start_serving) result.start_serving();
-  co_return result;
+/// Starts a TCP server on a listening socket made elsewhere (asyncio's
+/// sock=; see listening_socket): systemd's socket activation, a socket
+/// inherited from a parent, an Asio acceptor's descriptor. The callback is
+/// as above; server.sockets() shows the socket's address; closing the
+/// server closes the socket.
+///
+///   auto server = co_await costream::start_server(on_client, costream::listening_socket(3));
+///
+/// Throws std::invalid_argument when the descriptor is not a TCP stream
+/// socket, std::system_error when Asio cannot use it (bad_descriptor) or it
+/// cannot listen; the descriptor then stays open.
+template <class Callback>
+[[nodiscard]] asio::awaitable<server> start_server(Callback callback, listening_socket socket,
+                                                   server_options options = {}) {
+  return detail::serve<asio::ip::tcp>(std::move(callback), std::move(options), detail::listen_adopted{socket});
 }
 
 }  // namespace costream

@@ -376,13 +376,14 @@ basic_connection<Stream> connection_of(const std::shared_ptr<basic_stream_protoc
   return {basic_stream_reader<Stream>(protocol), basic_stream_writer<Stream>(protocol)};
 }
 
-// A server's hook: the handshake of each accepted socket.
+// A server's upgrade: the handshake of each accepted socket, made with the
+// readers' limit. The lambda, and the options it holds, live in the
+// server's state, which every handshake holds.
 template <class Socket>
-std::function<asio::awaitable<std::shared_ptr<basic_stream_protocol<asio::ssl::stream<Socket>>>>(Socket)>
-tls_acceptor(tls_options options, std::size_t limit) {
+std::function<asio::awaitable<std::shared_ptr<basic_stream_protocol<asio::ssl::stream<Socket>>>>(Socket, std::size_t)>
+tls_acceptor(tls_options options) {
   prepare_server_context(options);
-  // The lambda lives in the server's state, which every handshake holds.
-  return [options = std::move(options), limit, no_hostname = std::string()](Socket socket) {
+  return [options = std::move(options), no_hostname = std::string()](Socket socket, std::size_t limit) {
     return tls_protocol(std::move(socket), tls_role::server, options, no_hostname, limit);
   };
 }
@@ -401,18 +402,6 @@ inline asio::awaitable<tls_connection> open_tls_host(std::string host, std::uint
                                                      shared_tls_options tls) {
   auto endpoints = co_await resolve_tcp(host, port);
   co_return co_await open_tls_endpoints(std::move(endpoints), std::move(options), std::move(tls), std::move(host));
-}
-
-template <class Callback>
-asio::awaitable<tls_server> start_tls_server(Callback callback, std::string host, std::uint16_t port,
-                                             server_options options, shared_tls_options tls) {
-  auto executor = co_await asio::this_coro::executor;
-  auto state = make_server_state<asio::ip::tcp, tls_stream>(executor, std::move(callback), options);
-  state->set_upgrade(tls_acceptor<asio::ip::tcp::socket>(*tls, options.limit));
-  co_await listen_tcp(state, std::move(host), port, options);
-  tls_server result(state);
-  if (options.start_serving) result.start_serving();
-  co_return result;
 }
 
 }  // namespace detail
@@ -472,8 +461,20 @@ asio::awaitable<tls_server> start_tls_server(Callback callback, std::string host
 template <class Callback>
 [[nodiscard]] asio::awaitable<tls_server> start_server(Callback callback, std::string host, std::uint16_t port,
                                                        server_options options, tls_options tls) {
-  return detail::start_tls_server(std::move(callback), std::move(host), port, std::move(options),
-                                  std::make_shared<const tls_options>(std::move(tls)));
+  return detail::serve<asio::ip::tcp, tls_stream>(std::move(callback), std::move(options),
+                                                  detail::listen_hosts{{std::move(host)}, port},
+                                                  detail::tls_acceptor<asio::ip::tcp::socket>(std::move(tls)));
+}
+
+/// Starts a TLS server on a listening socket made elsewhere (see
+/// listening_socket and the plain start_server on one); each connection's
+/// handshake is as above. Throws as both.
+template <class Callback>
+[[nodiscard]] asio::awaitable<tls_server> start_server(Callback callback, listening_socket socket,
+                                                       server_options options, tls_options tls) {
+  return detail::serve<asio::ip::tcp, tls_stream>(std::move(callback), std::move(options),
+                                                  detail::listen_adopted{socket},
+                                                  detail::tls_acceptor<asio::ip::tcp::socket>(std::move(tls)));
 }
 
 #if defined(ASIO_HAS_LOCAL_SOCKETS)
@@ -487,19 +488,6 @@ inline asio::awaitable<unix_tls_connection> open_unix_tls(std::string path, unix
   const std::string no_hostname;
   auto protocol = co_await tls_protocol(std::move(socket), tls_role::client, *tls, no_hostname, options.limit);
   co_return connection_of(protocol);
-}
-
-template <class Callback>
-asio::awaitable<unix_tls_server> start_unix_tls_server(Callback callback, std::string path,
-                                                       unix_server_options options, shared_tls_options tls) {
-  using protocol = asio::local::stream_protocol;
-  auto executor = co_await asio::this_coro::executor;
-  auto state = make_server_state<protocol, unix_tls_stream>(executor, std::move(callback), options);
-  state->set_upgrade(tls_acceptor<protocol::socket>(*tls, options.limit));
-  listen_unix(*state, path, options);
-  unix_tls_server result(state);
-  if (options.start_serving) result.start_serving();
-  co_return result;
 }
 
 }  // namespace detail
@@ -519,8 +507,19 @@ asio::awaitable<unix_tls_server> start_unix_tls_server(Callback callback, std::s
 template <class Callback>
 [[nodiscard]] asio::awaitable<unix_tls_server> start_unix_server(Callback callback, std::string path,
                                                                  unix_server_options options, tls_options tls) {
-  return detail::start_unix_tls_server(std::move(callback), std::move(path), options,
-                                       std::make_shared<const tls_options>(std::move(tls)));
+  return detail::serve<asio::local::stream_protocol, unix_tls_stream>(
+      std::move(callback), std::move(options), detail::listen_unix_path{std::move(path)},
+      detail::tls_acceptor<asio::local::stream_protocol::socket>(std::move(tls)));
+}
+
+/// Starts a TLS server on a listening Unix socket made elsewhere (see
+/// listening_socket and the plain start_unix_server on one).
+template <class Callback>
+[[nodiscard]] asio::awaitable<unix_tls_server> start_unix_server(Callback callback, listening_socket socket,
+                                                                 unix_server_options options, tls_options tls) {
+  return detail::serve<asio::local::stream_protocol, unix_tls_stream>(
+      std::move(callback), std::move(options), detail::listen_adopted{socket},
+      detail::tls_acceptor<asio::local::stream_protocol::socket>(std::move(tls)));
 }
 
 #endif

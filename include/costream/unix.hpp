@@ -6,6 +6,7 @@
 #include <costream/compat.hpp>
 #include <costream/connection.hpp>
 #include <costream/server.hpp>
+#include <costream/server_options.hpp>
 #include <costream/start_server.hpp>
 
 #include <asio/local/stream_protocol.hpp>
@@ -36,23 +37,6 @@ struct unix_connection_options {
   std::size_t limit = COSTREAM_DEFAULT_LIMIT;
 };
 
-struct unix_server_options {
-  /// Each reader's limit.
-  std::size_t limit = COSTREAM_DEFAULT_LIMIT;
-  /// listen() backlog.
-  int backlog = 100;
-  /// Give each connection its own strand (see server_options).
-  bool strand_per_connection = true;
-  /// Start accepting at once.
-  bool start_serving = true;
-  /// Remove the socket file when the server closes, if it is still the one
-  /// this server created (asyncio 3.13's cleanup_socket).
-  bool cleanup_socket = true;
-  // Not meaningful for Unix sockets; kept so the TCP code paths compile.
-  bool reuse_address = false;
-  bool no_delay = false;
-};
-
 namespace detail {
 
 /// A path that starts with a NUL byte names Linux's abstract namespace: no
@@ -60,23 +44,27 @@ namespace detail {
 inline bool is_abstract_path(const std::string& path) { return !path.empty() && path[0] == '\0'; }
 
 /// Binds and listens on the Unix socket at `path` (see start_unix_server).
-template <class State>
-void listen_unix(State& state, const std::string& path, const unix_server_options& options) {
-  using protocol = asio::local::stream_protocol;
-  const bool file = !is_abstract_path(path);
-  struct stat before {};
-  if (file && ::stat(path.c_str(), &before) == 0 && S_ISSOCK(before.st_mode)) ::unlink(path.c_str());
-  listen_on(state, protocol::endpoint(path), options);
+struct listen_unix_path {
+  std::string path;
 
-  struct stat created {};
-  if (file && options.cleanup_socket && ::stat(path.c_str(), &created) == 0) {
-    state.set_close_action([path, dev = created.st_dev, ino = created.st_ino] {
-      // Remove only our own file: another server may have replaced it since.
-      struct stat now {};
-      if (::stat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino) ::unlink(path.c_str());
-    });
+  template <class State>
+  asio::awaitable<void> operator()(State& state) const {
+    const bool file = !is_abstract_path(path);
+    struct stat before {};
+    if (file && ::stat(path.c_str(), &before) == 0 && S_ISSOCK(before.st_mode)) ::unlink(path.c_str());
+    state.listen(asio::local::stream_protocol::endpoint(path));
+
+    struct stat created {};
+    if (file && state.options().cleanup_socket && ::stat(path.c_str(), &created) == 0) {
+      state.set_close_action([path = path, dev = created.st_dev, ino = created.st_ino] {
+        // Remove only our own file: another server may have replaced it since.
+        struct stat now {};
+        if (::stat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino) ::unlink(path.c_str());
+      });
+    }
+    co_return;
   }
-}
+};
 
 }  // namespace detail
 
@@ -105,14 +93,24 @@ void listen_unix(State& state, const std::string& path, const unix_server_option
 template <class Callback>
 [[nodiscard]] asio::awaitable<unix_server> start_unix_server(Callback callback, std::string path,
                                                              unix_server_options options = {}) {
-  using protocol = asio::local::stream_protocol;
-  auto executor = co_await asio::this_coro::executor;
-  auto state = detail::make_server_state<protocol>(executor, std::move(callback), options);
-  detail::listen_unix(*state, path, options);
+  return detail::serve<asio::local::stream_protocol>(std::move(callback), std::move(options),
+                                                     detail::listen_unix_path{std::move(path)});
+}
 
-  unix_server result(state);
-  if (options.start_serving) result.start_serving();
-  co_return result;
+/// Starts a server on a listening Unix socket made elsewhere (asyncio's
+/// sock=; see listening_socket), such as one systemd's socket activation
+/// passed. Closing the server closes the socket; its file stays (systemd,
+/// or whoever made it, owns it; asyncio 3.13 removes it under
+/// cleanup_socket).
+///
+/// Throws std::invalid_argument when the descriptor is not a Unix stream
+/// socket, std::system_error when Asio cannot use it or it cannot listen;
+/// the descriptor then stays open.
+template <class Callback>
+[[nodiscard]] asio::awaitable<unix_server> start_unix_server(Callback callback, listening_socket socket,
+                                                             unix_server_options options = {}) {
+  return detail::serve<asio::local::stream_protocol>(std::move(callback), std::move(options),
+                                                     detail::listen_adopted{socket});
 }
 
 }  // namespace costream

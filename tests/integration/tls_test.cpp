@@ -642,6 +642,9 @@ TEST_CASE("TLS runs over a Unix socket, verified against server_hostname", "[tls
     writer.write("hi\n");
     const std::string reply = co_await reader.readline();
     CHECK(reply == "unix:hi\n");
+    // wait_closed waits for this connection to go, and the server's close
+    // over TLS waits for the client's close_notify: the client closes too.
+    writer.close();
     server.close();
     co_await server.wait_closed();
   });

@@ -1,0 +1,88 @@
+// costream/detail/server_connection.hpp: one connection a server made, from accept until it is gone.
+// SPDX-License-Identifier: BSL-1.0
+#ifndef COSTREAM_DETAIL_SERVER_CONNECTION_HPP
+#define COSTREAM_DETAIL_SERVER_CONNECTION_HPP
+
+#include <costream/compat.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/cancellation_type.hpp>
+
+#include <memory>
+#include <utility>
+
+namespace costream::detail {
+
+/// One connection a server made, from accept until it is gone: the server
+/// counts these for wait_closed, and close_clients / abort_clients reach the
+/// connection through them.
+///
+/// Shared by its owners, each until it is done: the connection's protocol
+/// (hold_until_lost: until the connection is lost), the coroutine that
+/// upgrades the socket (a TLS handshake) and the one that runs the client
+/// callback (until they return). The server keeps a weak reference. The
+/// last owner to let go, on whichever thread, ends the connection's count:
+/// the destructor calls Owner::connection_gone().
+///
+/// Everything but executor() is touched on the connection's executor only
+/// (or, before the connection's coroutines start, on the server's strand).
+template <class Owner>
+class server_connection {
+ public:
+  using protocol_type = typename Owner::protocol_type;
+
+  server_connection(std::shared_ptr<Owner> owner, asio::any_io_executor executor) noexcept
+      : owner_(std::move(owner)), executor_(std::move(executor)) {}
+  server_connection(const server_connection&) = delete;
+  server_connection& operator=(const server_connection&) = delete;
+  ~server_connection() { owner_->connection_gone(); }
+
+  /// The connection's executor (its strand).
+  const asio::any_io_executor& executor() const noexcept { return executor_; }
+
+  /// The connection is ready (accepted, upgraded): close() and abort() go to
+  /// its protocol from now on, which keeps `self` until it is lost.
+  static void attach(const std::shared_ptr<server_connection>& self, const std::shared_ptr<protocol_type>& protocol) {
+    self->upgrading_ = false;
+    self->protocol_ = protocol;
+    protocol->hold_until_lost(self);
+  }
+
+  /// close_clients: closes the connection after flushing what was written;
+  /// a connection still being upgraded has nothing to flush and is aborted.
+  void close() {
+    if (auto protocol = protocol_.lock()) return protocol->close();
+    stop_upgrade();
+  }
+
+  /// abort_clients: closes the connection at once.
+  void abort() {
+    if (auto protocol = protocol_.lock()) return protocol->abort();
+    stop_upgrade();
+  }
+
+  /// Cancels the upgrade while it runs: bound to the upgrading coroutine.
+  asio::cancellation_slot upgrade_slot() noexcept { return upgrade_signal_.slot(); }
+  /// The upgrade was cancelled by close() or abort(): its failure is no
+  /// error to report.
+  bool upgrade_stopped() const noexcept { return upgrade_stopped_; }
+
+ private:
+  void stop_upgrade() {
+    if (!upgrading_ || upgrade_stopped_) return;
+    upgrade_stopped_ = true;
+    upgrade_signal_.emit(asio::cancellation_type::terminal);
+  }
+
+  std::shared_ptr<Owner> owner_;
+  asio::any_io_executor executor_;
+  std::weak_ptr<protocol_type> protocol_;  // set by attach()
+  asio::cancellation_signal upgrade_signal_;
+  bool upgrading_ = true;  // until attach(): close and abort cancel the upgrade
+  bool upgrade_stopped_ = false;
+};
+
+}  // namespace costream::detail
+
+#endif
