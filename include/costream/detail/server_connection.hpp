@@ -46,7 +46,7 @@ class server_connection {
   static void attach(const std::shared_ptr<server_connection>& self, const std::shared_ptr<protocol_type>& protocol) {
     self->upgrading_ = false;
     self->protocol_ = protocol;
-    protocol->hold_until_lost(self);
+    protocol_access::hold_until_lost(*protocol, self);
   }
 
   /// close_clients: closes the connection after flushing what was written;
