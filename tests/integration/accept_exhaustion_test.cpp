@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "support/catch.hpp"
 #include "support/loopback.hpp"
+#include "support/run.hpp"
 
 #include <costream/costream.hpp>
 
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <exception>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -120,14 +122,27 @@ class descriptor_limit {
 }  // namespace
 
 TEST_CASE("out of descriptors, the server pauses accepting without CPU, reports rarely and recovers") {
+#if defined(COSTREAM_TEST_UBSAN)
+  // Its vptr check validates memory through a pipe it opens when its cache
+  // misses, and reports a false "invalid vptr" when the process has no
+  // descriptor left, which is this test's whole point. The dev, clang and
+  // TSan configurations run it.
+  test::skip("UndefinedBehaviorSanitizer needs file descriptors that this test takes away");
+#endif
   constexpr int clients_count = 100;
   constexpr int fitting = 8;  // descriptors left for accepted connections
 
   asio::io_context io;
   auto work = asio::make_work_guard(io);
   std::atomic<int> accepted{0};
-  std::atomic<int> exhaustion_reports{0};
-  std::atomic<int> other_reports{0};
+  // What the error handler was given; looked at only once descriptors are
+  // free again (the sanitizers' own checks need descriptors).
+  std::mutex reports_mutex;
+  std::vector<std::exception_ptr> reports;
+  const auto report_count = [&] {
+    const std::lock_guard<std::mutex> lock(reports_mutex);
+    return reports.size();
+  };
 
   // The server starts without serving, so every client waits in the backlog
   // until the descriptor limit is lowered.
@@ -145,13 +160,8 @@ TEST_CASE("out of descriptors, the server pauses accepting without CPU, reports 
             },
             "127.0.0.1", 0, options);
         srv.set_error_handler([&](std::exception_ptr e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::system_error& error) {
-            ++(system_errno(error.code()) == EMFILE ? exhaustion_reports : other_reports);
-          } catch (...) {
-            ++other_reports;
-          }
+          const std::lock_guard<std::mutex> lock(reports_mutex);
+          reports.push_back(std::move(e));
         });
         started.set_value(std::move(srv));
       },
@@ -198,10 +208,10 @@ TEST_CASE("out of descriptors, the server pauses accepting without CPU, reports 
     CHECK(cpu / wall < 0.05);
 
     // (b) over about 1.5 s of exhaustion the condition was reported at most once a second.
-    INFO("exhaustion reports: " << exhaustion_reports.load());
-    CHECK(exhaustion_reports.load() >= 1);
-    CHECK(exhaustion_reports.load() <= 3);
-    CHECK(other_reports.load() == 0);
+    const std::size_t reported = report_count();
+    INFO("exhaustion reports: " << reported);
+    CHECK(reported >= 1);
+    CHECK(reported <= 3);
 
     // (d) the clients leave; a new client is served within two seconds.
     for (auto& client : clients) client.close();
@@ -217,4 +227,15 @@ TEST_CASE("out of descriptors, the server pauses accepting without CPU, reports 
     CHECK(srv.is_serving());
   }
   srv.close();
+  // Descriptors are free again: every report was the exhaustion.
+  const std::lock_guard<std::mutex> lock(reports_mutex);
+  for (const std::exception_ptr& e : reports) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::system_error& error) {
+      CHECK(system_errno(error.code()) == EMFILE);
+    } catch (...) {
+      FAIL("an error handler report that is not a std::system_error");
+    }
+  }
 }
