@@ -13,7 +13,9 @@
 #
 # Knobs (environment): BENCH_QUICK, BENCH_ROUNDS (3), BENCH_BULK_ROUNDS (5), BENCH_TARGET_S (2:
 # seconds per measured run), BENCH_WORKLOADS (subset of: ping lcping churn echo bulk fanin
-# inmemory), BENCH_SKIP_BUILD=1 (use the binaries as they are).
+# inmemory), BENCH_SKIP_BUILD=1 (use the binaries as they are), BENCH_BEFORE=PATH (a
+# costream_server built from an earlier commit: a column "before" beside costream, so that a
+# change is measured in the same interleaved run).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -40,6 +42,12 @@ else
 fi
 WORKLOADS=${BENCH_WORKLOADS:-ping lcping echo bulk fanin churn inmemory}
 IMPLS=(costream asio epoll)
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  [ -x "$BENCH_BEFORE" ] || { echo "BENCH_BEFORE: $BENCH_BEFORE is not an executable" >&2; exit 1; }
+  IMPLS=(costream before asio epoll)
+fi
+BEFORE_IMPL=()
+[ -n "${BENCH_BEFORE:-}" ] && BEFORE_IMPL=(before)
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 die() {
@@ -98,7 +106,9 @@ trap 'cleanup; exit 130' INT TERM
 # 127.0.0.1:PORT" on its first stdout line; sets SPID[KEY] and SPORT[KEY] (KEY defaults to IMPL).
 start_server() {
   local key=${3:-$1} out=$LOG/server-$1-$2.out port i
-  "$BIN/$1_server" "$2" >"$out" 2>>"$LOG/server-$1-$2.err" &
+  local binary=$BIN/$1_server
+  [ "$1" = before ] && binary=$BENCH_BEFORE
+  "$binary" "$2" >"$out" 2>>"$LOG/server-$1-$2.err" &
   SPID[$key]=$!
   for i in $(seq 100); do
     port=$(sed -n '1s/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$out" 2>/dev/null)
@@ -176,7 +186,7 @@ run_ping() {
   log "ping (redis-benchmark): starting the ping servers"
   start_all ping
   start_server costream ping-try costream_try || die "cannot start the costream server (ping-try)"
-  local cfg c p nprobe nmax s r res w impls=(costream costream_try asio epoll)
+  local cfg c p nprobe nmax s r res w impls=(costream costream_try "${BEFORE_IMPL[@]}" asio epoll)
   declare -A N
   for cfg in "1 1 4000 200000" "50 1 20000 1000000" "50 32 100000 20000000"; do
     set -- $cfg
@@ -212,7 +222,7 @@ run_lcping() {
   log "ping (load_client -c 50 -P 32): starting the ping servers"
   start_all ping
   start_server costream ping-try costream_try || die "cannot start the costream server (ping-try)"
-  local s r impls=(costream costream_try asio epoll)
+  local s r impls=(costream costream_try "${BEFORE_IMPL[@]}" asio epoll)
   for s in "${impls[@]}"; do timeout 30 "$LC" ping -p "${SPORT[$s]}" -n 1000000000 -c 50 -P 32 -t 0.3 >/dev/null 2>&1; done
   for r in $(seq "$ROUNDS"); do
     for s in "${impls[@]}"; do
@@ -242,7 +252,7 @@ run_echo() {
   log "line echo: starting the echo servers"
   start_all echo
   start_server costream echo-try costream_try || die "cannot start the costream server (echo-try)"
-  local conns s r impls=(costream costream_try asio epoll)
+  local conns s r impls=(costream costream_try "${BEFORE_IMPL[@]}" asio epoll)
   for conns in 1 16; do
     for s in "${impls[@]}"; do timeout 30 "$LC" echo -p "${SPORT[$s]}" -n 200000 -c "$conns" -t 0.3 >/dev/null 2>&1; done
     for r in $(seq "$ROUNDS"); do
@@ -387,6 +397,10 @@ for w, label, fig, digits, cpu in WORKLOADS:
     for name, field, d in lines:
         c, a, e = (med(w, i, field) for i in ("costream", "asio", "epoll"))
         print(f"| {label} | {name} | {fmt(c, d)} | {fmt(a, d)} | {fmt(e, d)} | {ratio(c, a)} | {ratio(c, e)} |")
+    if "before" in rows[w]:  # costream_server built before the change being measured (BENCH_BEFORE)
+        for name, field, d in lines:
+            c, a, e = (med(w, i, field) for i in ("before", "asio", "epoll"))
+            print(f"| {label}, before | {name} | {fmt(c, d)} | {fmt(a, d)} | {fmt(e, d)} | {ratio(c, a)} | {ratio(c, e)} |")
     if "costream_try" in rows[w]:  # the same workload served with try_readline's views (ping, echo)
         for name, field, d in lines:
             c, a, e = (med(w, i, field) for i in ("costream_try", "asio", "epoll"))
@@ -490,8 +504,8 @@ print()
 print("| workload | impl | figure per round | CPU per unit per round |")
 print("|---|---|---|---|")
 for w, byimpl in rows.items():
-    for impl in ("costream", "costream_try", "asio", "epoll"):
-        if impl not in byimpl and impl == "costream_try":
+    for impl in ("costream", "costream_try", "before", "asio", "epoll"):
+        if impl not in byimpl and impl in ("costream_try", "before"):
             continue
         rs = byimpl.get(impl, [])
         cpu = "—" if w.startswith("fanin_") else ", ".join(r["cpu_per_unit"] or "-" for r in rs)
