@@ -15,6 +15,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <system_error>
 #include <tuple>
@@ -115,17 +116,20 @@ class data_waiter {
     // A second waiter is a caller's bug (reader_core reports concurrent_read
     // before it gets here); complete the old one rather than lose it.
     if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(asio::error::operation_aborted, true);
-    auto* p = new pending_handler<Handler>(std::move(handler), executor);
-    pending_ = p;
+    pending_ = new pending_handler<Handler>(std::move(handler), executor);
+    // The generation, not the operation's address, names the wait a
+    // cancellation handler belongs to: a later wait may reuse the address.
+    const std::uint64_t generation = ++generation_;
     if (slot.is_connected()) {
-      slot.assign([this, p](asio::cancellation_type type) {
-        if (type != asio::cancellation_type::none && pending_ == p)
+      slot.assign([this, generation](asio::cancellation_type type) {
+        if (type != asio::cancellation_type::none && pending_ != nullptr && generation_ == generation)
           std::exchange(pending_, nullptr)->complete(asio::error::operation_aborted, true);
       });
     }
   }
 
   pending* pending_ = nullptr;
+  std::uint64_t generation_ = 0;  // of the last wait started
 };
 
 }  // namespace costream::detail
