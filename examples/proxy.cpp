@@ -6,9 +6,10 @@
 // Each client connection gets a connection to the target, and two pumps copy bytes, one
 // each way. Two ideas:
 //  1. Backpressure is read -> write -> drain. drain() waits while the far side is slower
-//     than the near one, and while it waits the pump does not read: costream reads the
-//     socket only when a read asks for bytes, so the kernel's window fills and the fast
-//     sender is slowed down. Memory per direction stays bounded (read size + high water).
+//     than the near one, and while it waits the pump does not read: the connection stops
+//     reading the socket once 2 x limit bytes are buffered (asyncio's flow control), so the
+//     kernel's window fills and the fast sender is slowed down. Memory per direction stays
+//     bounded (2 x limit + one socket read, plus the write high-water mark).
 //  2. Half-close travels through. End of stream from one side becomes write_eof() on the
 //     other: a client that sends a request and shuts down its sending side still gets the
 //     whole answer. The connections close when both directions have ended.

@@ -572,16 +572,16 @@ asio::awaitable<basic_connection<asio::ssl::stream<Socket>>> upgrade_to_tls(basi
 ///
 /// Bytes already buffered in the reader (received in plain text before the
 /// upgrade, and not yet read) are kept: the new reader returns them first,
-/// before any decrypted byte. As costream reads the socket only when a read
-/// needs more bytes, these can only be plain-text bytes the peer sent before
-/// its handshake: a peer that waits for the go-ahead before its handshake
-/// (as RFC 3207 and 2595 require of STARTTLS clients) leaves none. Bytes of
-/// a peer that pipelined its handshake right behind its plain-text command
-/// were read as plain text; they are not replayed into TLS, so that
-/// handshake fails (or times out). Beware that such bytes were not
-/// protected by TLS (the STARTTLS injection of CVE-2011-0411): a server
-/// that must not act on them checks reader.buffered().empty() before
-/// upgrading.
+/// before any decrypted byte. Reading stops before the last plain-text
+/// reply is flushed, so a peer that waits for the go-ahead before its
+/// handshake (as RFC 3207 and 2595 require of STARTTLS clients) leaves
+/// none, and its handshake reaches TLS whole. The connection reads
+/// continuously, as asyncio's does: bytes a peer pipelined right behind
+/// its plain-text command, before the go-ahead, were read as plain text;
+/// they are not replayed into TLS, so that handshake fails (or times out),
+/// as it would with asyncio. Beware that such bytes were not protected by
+/// TLS (the STARTTLS injection of CVE-2011-0411): a server that must not
+/// act on them checks reader.buffered().empty() before upgrading.
 ///
 /// The client's name to verify and send as SNI is tls.server_hostname, else
 /// the peer's IP address. The new connection has the reader's limit and

@@ -361,8 +361,11 @@ TEST_CASE("a Unix server serves from a listening socket made elsewhere and leave
 
 #if defined(COSTREAM_TEST_TLS)
 
-TEST_CASE("a TLS server serves from a listening socket made elsewhere", "[server][sock][tls]") {
-  temp_dir dir;
+namespace {
+
+// A server context with a self-signed certificate for localhost, made by the
+// openssl tool in `dir`.
+asio::ssl::context self_signed_server_context(temp_dir& dir) {
   const std::string cert = dir.file("cert.pem");
   const std::string key = dir.file("key.pem");
   const std::string make_cert = std::string(COSTREAM_TEST_OPENSSL) +
@@ -372,6 +375,14 @@ TEST_CASE("a TLS server serves from a listening socket made elsewhere", "[server
   asio::ssl::context server_ctx(asio::ssl::context::tls_server);
   server_ctx.use_certificate_chain_file(cert);
   server_ctx.use_private_key_file(key, asio::ssl::context::pem);
+  return server_ctx;
+}
+
+}  // namespace
+
+TEST_CASE("a TLS server serves from a listening socket made elsewhere", "[server][sock][tls]") {
+  temp_dir dir;
+  asio::ssl::context server_ctx = self_signed_server_context(dir);
   asio::ssl::context client_ctx(asio::ssl::context::tls_client);
   test::run([&]() -> asio::awaitable<void> {
     const int fd = raw_tcp_socket(true);
@@ -394,15 +405,7 @@ TEST_CASE("a TLS server serves from a listening socket made elsewhere", "[server
 
 TEST_CASE("close_clients and abort_clients end a TLS connection still in its handshake", "[server][tls]") {
   temp_dir dir;
-  const std::string cert = dir.file("cert.pem");
-  const std::string key = dir.file("key.pem");
-  const std::string make_cert = std::string(COSTREAM_TEST_OPENSSL) +
-                                " req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1"
-                                " -subj /CN=localhost -keyout '" + key + "' -out '" + cert + "' 2>/dev/null";
-  REQUIRE(std::system(make_cert.c_str()) == 0);
-  asio::ssl::context server_ctx(asio::ssl::context::tls_server);
-  server_ctx.use_certificate_chain_file(cert);
-  server_ctx.use_private_key_file(key, asio::ssl::context::pem);
+  asio::ssl::context server_ctx = self_signed_server_context(dir);
   const bool abort = GENERATE(false, true);
   test::run([&]() -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;

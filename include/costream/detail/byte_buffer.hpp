@@ -13,7 +13,7 @@
 namespace costream::detail {
 
 /// A few freed buffer blocks kept per thread. Buffers give their storage back
-/// whenever they are empty (so a connection no read waits on holds none); without this
+/// when they are empty (a connection waiting for data holds none); without this
 /// cache a busy connection would return a block to malloc and ask for it
 /// again on every read that finds the socket empty and on every flush, and
 /// glibc would trim and regrow its heap each time. Bounded: at most `slots`
