@@ -316,6 +316,8 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     lost_token_.reset();
   }
 
+  // The write queue holds the paused state (drain() asks it); pausing needs
+  // nothing else, resuming wakes the waiting drains.
   void pause_writing() {}
 
   void resume_writing() { notify_changed(); }
