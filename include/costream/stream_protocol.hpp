@@ -20,7 +20,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -154,14 +153,16 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
       return;
     }
     if (bytes.empty() || lost_) return;
-    if (bytes.size() >= direct_write_min && flush_idle()) {
-      // A large write with nothing queued before it goes to the socket now,
-      // as asyncio's transport does, instead of being copied into the
-      // buffer first; only what the socket does not take is buffered.
-      asio::error_code send_ec;
-      bytes.remove_prefix(transport_.write_now(bytes, send_ec));
-      if (send_ec) return connection_lost(send_ec);
-      if (bytes.empty()) return;
+    if constexpr (!transport_type::staged_writes) {
+      if (bytes.size() >= direct_write_min && flush_idle()) {
+        // A large write with nothing queued before it goes to the socket
+        // now, as asyncio's transport does, instead of being copied into
+        // the buffer first; only what the socket does not take is buffered.
+        asio::error_code send_ec;
+        bytes.remove_prefix(transport_.write_now(bytes, send_ec));
+        if (send_ec) return connection_lost(send_ec);
+        if (bytes.empty()) return;
+      }
     }
     queue_.append(bytes);
     schedule_flush();
@@ -278,8 +279,8 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   friend class detail::read_completion;
 
   // From this size on, a write() finding nothing queued is sent at once
-  // (smaller ones are batched until the writer yields).
-  static constexpr std::size_t direct_write_min = transport_type::staged_writes ? std::numeric_limits<std::size_t>::max() : 16 * 1024;
+  // (smaller ones are batched until the writer yields). Asio's sockets only.
+  static constexpr std::size_t direct_write_min = 16 * 1024;
 
   // ---- for the transport ----------------------------------------------------
 

@@ -157,8 +157,7 @@ class basic_stream_writer {
   /// (std::errc::invalid_argument) instead, the limits unchanged.
   void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low, std::error_code& ec) {
     ec.clear();
-    const std::size_t h = high ? *high : (low ? 4 * *low : default_write_high_water);
-    const std::size_t l = low ? *low : h / 4;
+    const auto [h, l] = detail::write_queue<false>::resolve_limits(high, low);
     if (l > h) {
       ec = std::make_error_code(std::errc::invalid_argument);
       return;

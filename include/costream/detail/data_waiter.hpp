@@ -14,7 +14,9 @@
 #include <asio/error.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
+#include <asio/recycling_allocator.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <system_error>
@@ -105,6 +107,12 @@ class data_waiter {
     }
 
     void destroy() noexcept override { delete this; }
+
+    // One per wait, on the path of every read that waits: from Asio's
+    // per-thread cache of small blocks rather than from malloc.
+    static void* operator new(std::size_t size) { return allocator().allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { allocator().deallocate(static_cast<unsigned char*>(p), size); }
+    static asio::recycling_allocator<unsigned char> allocator() noexcept { return {}; }
 
     Handler handler;
     asio::executor_work_guard<executor_type> work;  // the wait is outstanding work

@@ -65,7 +65,7 @@ class socket_transport {
   /// Starts reading a new connection: the read into the room is queued.
   template <class Owner>
   void begin_reading(const std::shared_ptr<Owner>& owner) {
-    if (armed_ || ended_ || stopping_) return;
+    if (armed_ || end_ || stopping_) return;
     armed_ = true;
     socket_.async_read_some(asio::buffer(room_, wait_read_size), read_completion<Owner>(owner));
   }
@@ -74,7 +74,7 @@ class socket_transport {
   /// may hold bytes that no readiness edge will announce again.
   template <class Owner>
   void resume_reading(const std::shared_ptr<Owner>& owner) {
-    if (armed_ || ended_ || stopping_) return;
+    if (armed_ || end_ || stopping_) return;
     armed_ = true;
     asio::post(owner->get_executor(), read_completion<Owner>(owner));
   }
@@ -216,7 +216,6 @@ class socket_transport {
     reader_core& reader = owner->reader();
     switch (result) {
       case outcome::ended:
-        ended_ = true;
         if (end_ == asio::error::eof) {
           owner->eof_received();
         } else {
@@ -241,9 +240,8 @@ class socket_transport {
   }
 
   Socket socket_;
-  asio::error_code end_;        // why reading ended
+  asio::error_code end_;        // why reading ended: set once end of stream or an error was read
   bool armed_ = false;          // a read into room_ or a continuation is pending
-  bool ended_ = false;          // end of stream or an error was read
   bool stopping_ = false;       // stop_reading was called
   bool write_waiting_ = false;  // a flush waits for writability
   char room_[wait_read_size];

@@ -109,11 +109,6 @@ class stream_transport {
 
   // ---- writing -------------------------------------------------------------
 
-  std::size_t write_now(std::string_view, asio::error_code& ec) {
-    ec = {};
-    return 0;  // every write goes through the queue
-  }
-
   bool flushing() const noexcept { return write_waiting_; }
 
   template <class Owner>

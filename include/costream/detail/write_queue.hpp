@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace costream {
 
@@ -52,11 +53,18 @@ class write_queue {
   /// when only low is given), low to high / 4. Throws std::invalid_argument
   /// if low > high.
   void set_limits(std::optional<std::size_t> high, std::optional<std::size_t> low) {
-    const std::size_t h = high ? *high : (low ? 4 * *low : default_write_high_water);
-    const std::size_t l = low ? *low : h / 4;
+    const auto [h, l] = resolve_limits(high, low);
     if (l > h) throw std::invalid_argument("costream: high-water mark must be >= low-water mark");
     high_ = h;
     low_ = l;
+  }
+
+  /// The marks set_limits would set, {high, low}, defaults applied; valid
+  /// only if low <= high.
+  static std::pair<std::size_t, std::size_t> resolve_limits(std::optional<std::size_t> high,
+                                                            std::optional<std::size_t> low) noexcept {
+    const std::size_t h = high ? *high : (low ? 4 * *low : default_write_high_water);
+    return {h, low ? *low : h / 4};
   }
 
   /// True once, when the buffer rises above the high-water mark: pause writing.
