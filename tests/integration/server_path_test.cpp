@@ -33,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 using namespace costream;
@@ -290,39 +291,39 @@ TEST_CASE("a socket of the wrong kind is refused and stays open", "[server][sock
     auto plain = [](stream_reader, stream_writer) {};
     auto unix_plain = [](unix_stream_reader, unix_stream_writer) {};
 
+    // Whether starting a server on `fd` threw std::invalid_argument, and whether `fd` is still open.
+    auto refused_and_open = [](asio::awaitable<void> start, int fd) -> asio::awaitable<std::pair<bool, bool>> {
+      bool refused = false;
+      try {
+        co_await std::move(start);
+      } catch (const std::invalid_argument&) {
+        refused = true;
+      }
+      co_return std::pair(refused, descriptor_open(fd));
+    };
+    auto tcp_server_on = [&](int fd) -> asio::awaitable<void> { co_await start_server(plain, listening_socket(fd)); };
+    auto unix_server_on = [&](int fd) -> asio::awaitable<void> {
+      co_await start_unix_server(unix_plain, listening_socket(fd));
+    };
+
     const int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     REQUIRE(udp >= 0);
-    bool refused = false;
-    try {
-      auto server = co_await start_server(plain, listening_socket(udp));
-    } catch (const std::invalid_argument&) {
-      refused = true;
-    }
-    CHECK(refused);
-    CHECK(descriptor_open(udp));
+    const auto [udp_refused, udp_open] = co_await refused_and_open(tcp_server_on(udp), udp);
+    CHECK(udp_refused);
+    CHECK(udp_open);
     ::close(udp);
 
     // A Unix socket is no TCP server's, and a TCP socket no Unix server's.
     const int unix_fd = raw_unix_socket(dir.file("wrong.sock"));
-    refused = false;
-    try {
-      auto server = co_await start_server(plain, listening_socket(unix_fd));
-    } catch (const std::invalid_argument&) {
-      refused = true;
-    }
-    CHECK(refused);
-    CHECK(descriptor_open(unix_fd));
+    const auto [unix_refused, unix_open] = co_await refused_and_open(tcp_server_on(unix_fd), unix_fd);
+    CHECK(unix_refused);
+    CHECK(unix_open);
     ::close(unix_fd);
 
     const int tcp_fd = raw_tcp_socket(true);
-    refused = false;
-    try {
-      auto server = co_await start_unix_server(unix_plain, listening_socket(tcp_fd));
-    } catch (const std::invalid_argument&) {
-      refused = true;
-    }
-    CHECK(refused);
-    CHECK(descriptor_open(tcp_fd));
+    const auto [tcp_refused, tcp_open] = co_await refused_and_open(unix_server_on(tcp_fd), tcp_fd);
+    CHECK(tcp_refused);
+    CHECK(tcp_open);
     ::close(tcp_fd);
 
     // A descriptor that is not open at all.
