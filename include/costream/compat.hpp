@@ -3,14 +3,11 @@
 #ifndef COSTREAM_COMPAT_HPP
 #define COSTREAM_COMPAT_HPP
 
-#include <costream/config.hpp>
-
-#include <asio/awaitable.hpp>
-#include <asio/use_awaitable.hpp>
+#include <costream/net.hpp>
 
 // as_tuple and deferred moved out of experimental in Asio 1.24 (and the
 // experimental names were removed later).
-#if ASIO_VERSION >= 102400
+#if COSTREAM_ASIO_VERSION >= 102400
 #include <asio/as_tuple.hpp>
 #include <asio/deferred.hpp>
 #else
@@ -25,17 +22,17 @@
 namespace costream::compat {
 
 // as_tuple and deferred moved out of experimental in Asio 1.24.
-#if ASIO_VERSION >= 102400
-using asio::as_tuple;
-inline constexpr auto deferred = asio::deferred;
+#if COSTREAM_ASIO_VERSION >= 102400
+using net::as_tuple;
+inline constexpr auto deferred = net::deferred;
 #else
-using asio::experimental::as_tuple;
-inline constexpr auto deferred = asio::experimental::deferred;
+using net::experimental::as_tuple;
+inline constexpr auto deferred = net::experimental::deferred;
 #endif
 
 /// Completion token: await an operation and get its error code (and results)
 /// as a tuple instead of an exception.
-inline constexpr auto use_tuple = as_tuple(asio::use_awaitable);
+inline constexpr auto use_tuple = as_tuple(net::use_awaitable);
 
 }  // namespace costream::compat
 

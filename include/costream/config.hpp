@@ -32,12 +32,6 @@
 #endif
 #endif
 
-#include <asio/version.hpp>
-
-#if ASIO_VERSION < 102200
-#error "costream needs Asio 1.22 or newer"
-#endif
-
 /// The default limit of a reader, as asyncio's: 64 KiB.
 #ifndef COSTREAM_DEFAULT_LIMIT
 #define COSTREAM_DEFAULT_LIMIT (64 * 1024)

@@ -3,9 +3,7 @@
 #ifndef COSTREAM_CONNECT_ERROR_HPP
 #define COSTREAM_CONNECT_ERROR_HPP
 
-#include <costream/config.hpp>
-
-#include <asio/ip/tcp.hpp>
+#include <costream/net.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -37,7 +35,7 @@ namespace costream {
 /// refusing alike are listed too, while code() is still their common error.)
 ///
 /// Derives from std::system_error: existing `catch (const std::system_error&)`
-/// sites and `e.code() == asio::error::connection_refused` keep working.
+/// sites and `e.code() == costream::net::error::connection_refused` keep working.
 /// Copying is cheap and does not throw (the attempts are shared).
 ///
 /// Thread safety: immutable once made; distinct and shared objects: safe.
@@ -53,8 +51,8 @@ class connect_error : public std::system_error {
  public:
   /// One connection attempt and how it failed.
   struct attempt {
-    asio::ip::tcp::endpoint endpoint;
-    std::error_code code;
+    net::ip::tcp::endpoint endpoint;
+    error_code code;
 
     friend bool operator==(const attempt&, const attempt&) = default;
   };
@@ -84,7 +82,7 @@ class connect_error : public std::system_error {
   };
 
   // As asio's operator<< for endpoints: an IPv6 address in brackets.
-  static std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
+  static std::string endpoint_text(const net::ip::tcp::endpoint& e) {
     const std::string address = e.address().to_string();
     return (e.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(e.port());
   }

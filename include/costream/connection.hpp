@@ -3,11 +3,10 @@
 #ifndef COSTREAM_CONNECTION_HPP
 #define COSTREAM_CONNECTION_HPP
 
+#include <costream/net.hpp>
 #include <costream/stream_protocol.hpp>
 #include <costream/stream_reader.hpp>
 #include <costream/stream_writer.hpp>
-
-#include <asio/ip/tcp.hpp>
 
 #include <cstddef>
 #include <utility>
@@ -22,10 +21,10 @@ struct basic_connection {
   basic_stream_writer<Stream> writer;
 };
 
-using connection = basic_connection<asio::ip::tcp::socket>;
+using connection = basic_connection<net::ip::tcp::socket>;
 
 /// Wraps any connected Asio stream (a socket, one end of
-/// asio::local::connect_pair, an ssl::stream after its handshake) in a
+/// costream::net::local::connect_pair, an ssl::stream after its handshake) in a
 /// protocol and returns its reader and writer. The stream's executor is the
 /// connection's: make it a strand if several threads run its io_context.
 template <class Stream>

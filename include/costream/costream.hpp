@@ -5,6 +5,7 @@
 
 #include <costream/config.hpp>
 #include <costream/version.hpp>
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/error.hpp>
 #include <costream/stream_protocol.hpp>
@@ -18,7 +19,7 @@
 #include <costream/start_server.hpp>
 #include <costream/timeout.hpp>
 #include <costream/with_error_code.hpp>
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
+#if defined(COSTREAM_HAS_LOCAL_SOCKETS)
 #include <costream/unix.hpp>
 #endif
 

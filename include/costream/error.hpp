@@ -3,9 +3,7 @@
 #ifndef COSTREAM_ERROR_HPP
 #define COSTREAM_ERROR_HPP
 
-#include <costream/config.hpp>
-
-#include <asio/error.hpp>
+#include <costream/net.hpp>
 
 #include <cstddef>
 #include <optional>
@@ -17,7 +15,7 @@ namespace costream {
 
 /// Error codes of costream's own category. Every costream exception is a
 /// std::system_error carrying one of these, so the no-throw forms (a
-/// trailing std::error_code&) report exactly what the throwing forms throw.
+/// trailing error_code&) report exactly what the throwing forms throw.
 enum class errc {
   /// End of stream came before a read could complete (asyncio's IncompleteReadError).
   incomplete_read = 1,
@@ -87,7 +85,7 @@ inline const std::error_category& error_category() noexcept {
   return category;
 }
 
-inline std::error_code make_error_code(errc e) noexcept {
+inline error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
@@ -140,12 +138,12 @@ class limit_overrun_error : public std::system_error {
 /// (standalone Asio 1.22's is named "asio.system"), and that category does
 /// not map its values to std::errc: `ec == std::errc::connection_reset` is
 /// false for a real ECONNRESET. Compare with Asio's enumerators
-/// (`ec == asio::error::connection_reset`), with system_errno(ec) == ECONNRESET,
+/// (`ec == costream::net::error::connection_reset`), with system_errno(ec) == ECONNRESET,
 /// or with is_errc(ec, std::errc::connection_reset).
-inline int system_errno(const std::error_code& ec) noexcept {
+inline int system_errno(const error_code& ec) noexcept {
   if (!ec) return 0;
   const std::error_category& category = ec.category();
-  if (category == asio::error::get_system_category() || category == std::system_category() ||
+  if (category == net::error::get_system_category() || category == std::system_category() ||
       category == std::generic_category())
     return ec.value();
   return 0;
@@ -155,7 +153,7 @@ inline int system_errno(const std::error_code& ec) noexcept {
 /// codes map errc::connection_lost to connection_reset, errc::timed_out to
 /// timed_out, errc::empty_separator to invalid_argument), or it is an
 /// operating-system error with that errno, whichever category Asio put it in.
-inline bool is_errc(const std::error_code& ec, std::errc condition) noexcept {
+inline bool is_errc(const error_code& ec, std::errc condition) noexcept {
   return ec == condition || (ec && system_errno(ec) == static_cast<int>(condition));
 }
 

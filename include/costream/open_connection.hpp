@@ -3,16 +3,12 @@
 #ifndef COSTREAM_OPEN_CONNECTION_HPP
 #define COSTREAM_OPEN_CONNECTION_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/connect_error.hpp>
 #include <costream/connection.hpp>
 #include <costream/detail/happy_eyeballs.hpp>
 #include <costream/timeout.hpp>
-
-#include <asio/error.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -31,7 +27,7 @@ struct connection_options {
   /// The reader's limit (see basic_stream_reader::limit).
   std::size_t limit = COSTREAM_DEFAULT_LIMIT;
   /// Bind the socket to this local address (and port, 0 for any) first.
-  std::optional<asio::ip::tcp::endpoint> local_address;
+  std::optional<net::ip::tcp::endpoint> local_address;
   /// Restrict the resolved addresses to one family.
   address_family family = address_family::any;
   /// Set TCP_NODELAY (asyncio does by default).
@@ -57,7 +53,7 @@ struct connection_options {
 
 namespace detail {
 
-inline bool family_matches(address_family family, const asio::ip::tcp::endpoint& endpoint) {
+inline bool family_matches(address_family family, const net::ip::tcp::endpoint& endpoint) {
   switch (family) {
     case address_family::ipv4: return endpoint.address().is_v4();
     case address_family::ipv6: return endpoint.address().is_v6();
@@ -67,9 +63,9 @@ inline bool family_matches(address_family family, const asio::ip::tcp::endpoint&
 }
 
 // Opens (and binds) a socket for one attempt.
-inline std::error_code prepare_socket(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& endpoint,
+inline error_code prepare_socket(net::ip::tcp::socket& socket, const net::ip::tcp::endpoint& endpoint,
                                       const connection_options& options) {
-  std::error_code ec;
+  error_code ec;
   socket.open(endpoint.protocol(), ec);
   if (!ec && options.local_address) socket.bind(*options.local_address, ec);
   return ec;
@@ -77,7 +73,7 @@ inline std::error_code prepare_socket(asio::ip::tcp::socket& socket, const asio:
 
 // Tries the endpoints in order (staggered with Happy Eyeballs); the first to
 // connect wins.
-inline asio::awaitable<asio::ip::tcp::socket> connect_first(std::vector<asio::ip::tcp::endpoint> endpoints,
+inline net::awaitable<net::ip::tcp::socket> connect_first(std::vector<net::ip::tcp::endpoint> endpoints,
                                                             const connection_options& options) {
   std::erase_if(endpoints, [&](const auto& e) { return !family_matches(options.family, e); });
   const std::size_t interleave = options.interleave.value_or(options.happy_eyeballs_delay ? 1 : 0);
@@ -86,32 +82,32 @@ inline asio::awaitable<asio::ip::tcp::socket> connect_first(std::vector<asio::ip
   // a delay that never passes.
   const auto delay = options.happy_eyeballs_delay ? std::chrono::steady_clock::duration(*options.happy_eyeballs_delay)
                                                   : std::chrono::steady_clock::duration::max();
-  auto prepare = [&](asio::ip::tcp::socket& s, const asio::ip::tcp::endpoint& e) {
+  auto prepare = [&](net::ip::tcp::socket& s, const net::ip::tcp::endpoint& e) {
     return prepare_socket(s, e, options);
   };
   auto attempts = connect_staggered(std::move(endpoints), delay, prepare);
-  std::optional<asio::ip::tcp::socket> socket;
+  std::optional<net::ip::tcp::socket> socket;
   if (options.connect_timeout) {
     socket.emplace(co_await with_timeout(std::move(attempts), *options.connect_timeout));
   } else {
     socket.emplace(co_await std::move(attempts));
   }
-  std::error_code ec;
-  if (options.no_delay) socket->set_option(asio::ip::tcp::no_delay(true), ec);
-  if (options.keep_alive) socket->set_option(asio::socket_base::keep_alive(true), ec);
+  error_code ec;
+  if (options.no_delay) socket->set_option(net::ip::tcp::no_delay(true), ec);
+  if (options.keep_alive) socket->set_option(net::socket_base::keep_alive(true), ec);
   co_return std::move(*socket);
 }
 
 // The addresses of host:port, in the resolver's order.
-inline asio::awaitable<std::vector<asio::ip::tcp::endpoint>> resolve_tcp(std::string host, std::uint16_t port) {
-  asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
-  auto results = co_await resolver.async_resolve(host, std::to_string(port), asio::use_awaitable);
-  std::vector<asio::ip::tcp::endpoint> endpoints;
+inline net::awaitable<std::vector<net::ip::tcp::endpoint>> resolve_tcp(std::string host, std::uint16_t port) {
+  net::ip::tcp::resolver resolver(co_await net::this_coro::executor);
+  auto results = co_await resolver.async_resolve(host, std::to_string(port), net::use_awaitable);
+  std::vector<net::ip::tcp::endpoint> endpoints;
   for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   co_return endpoints;
 }
 
-inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::endpoint> endpoints,
+inline net::awaitable<connection> open_endpoints(std::vector<net::ip::tcp::endpoint> endpoints,
                                                   connection_options options) {
   auto socket = co_await connect_first(std::move(endpoints), options);
   co_return make_connection(std::move(socket), options.limit);
@@ -131,7 +127,7 @@ inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::end
 /// resolver's error when the host does not resolve; errc::timed_out when
 /// connect_timeout passes; operation_aborted when cancelled. Through
 /// with_error_code, `ec` is that same code.
-[[nodiscard]] inline asio::awaitable<connection> open_connection(std::string host, std::uint16_t port,
+[[nodiscard]] inline net::awaitable<connection> open_connection(std::string host, std::uint16_t port,
                                                                  connection_options options = {}) {
   auto endpoints = co_await detail::resolve_tcp(std::move(host), port);
   co_return co_await detail::open_endpoints(std::move(endpoints), std::move(options));
@@ -140,14 +136,14 @@ inline asio::awaitable<connection> open_endpoints(std::vector<asio::ip::tcp::end
 /// Connects to one endpoint, without name resolution.
 // Not a coroutine itself: g++ 12 cannot copy an endpoint into a coroutine
 // frame ("array used as initializer").
-[[nodiscard]] inline asio::awaitable<connection> open_connection(const asio::ip::tcp::endpoint& endpoint,
+[[nodiscard]] inline net::awaitable<connection> open_connection(const net::ip::tcp::endpoint& endpoint,
                                                                  connection_options options = {}) {
   return detail::open_endpoints({endpoint}, std::move(options));
 }
 
 /// Connects to the first of several endpoints to answer, as for a host name
 /// that resolves to them (in this order).
-[[nodiscard]] inline asio::awaitable<connection> open_connection(std::vector<asio::ip::tcp::endpoint> endpoints,
+[[nodiscard]] inline net::awaitable<connection> open_connection(std::vector<net::ip::tcp::endpoint> endpoints,
                                                                  connection_options options = {}) {
   return detail::open_endpoints(std::move(endpoints), std::move(options));
 }

@@ -3,16 +3,10 @@
 #ifndef COSTREAM_SERVER_HPP
 #define COSTREAM_SERVER_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/detail/server_state.hpp>
 #include <costream/server_options.hpp>
-
-#include <asio/co_spawn.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include <memory>
 #include <system_error>
@@ -72,23 +66,23 @@ class basic_server {
   void close() {
     if (!state_) return;
     state_->set_closing();
-    asio::dispatch(state_->strand(), [s = state_] { s->close(); });
+    net::dispatch(state_->strand(), [s = state_] { s->close(); });
   }
 
   /// Closes every open connection gracefully (buffered bytes are flushed).
   /// A TLS connection still in its handshake is closed at once.
   void close_clients() {
-    asio::dispatch(state_->strand(), [s = state_] { s->for_each_connection(&state_type::connection_type::close); });
+    net::dispatch(state_->strand(), [s = state_] { s->for_each_connection(&state_type::connection_type::close); });
   }
 
   /// Closes every open connection at once, dropping unsent bytes.
   void abort_clients() {
-    asio::dispatch(state_->strand(), [s = state_] { s->for_each_connection(&state_type::connection_type::abort); });
+    net::dispatch(state_->strand(), [s = state_] { s->for_each_connection(&state_type::connection_type::abort); });
   }
 
   /// Starts accepting (start_server does, unless told not to). Idempotent.
   void start_serving() {
-    asio::dispatch(state_->strand(), [s = state_] { s->start_serving(); });
+    net::dispatch(state_->strand(), [s = state_] { s->start_serving(); });
   }
 
   /// True while accepting connections.
@@ -104,15 +98,15 @@ class basic_server {
   ///
   /// @par Cancellation
   /// Nothing changes: the server and its connections go on.
-  [[nodiscard]] asio::awaitable<void> wait_closed() {
-    std::error_code ec;
+  [[nodiscard]] net::awaitable<void> wait_closed() {
+    error_code ec;
     co_await wait_closed(ec);
     if (ec) throw std::system_error(ec, "costream: server: wait_closed");
   }
 
   /// As wait_closed(), with operation_aborted reported in `ec` instead of
   /// thrown. `ec` must outlive the awaitable.
-  [[nodiscard]] asio::awaitable<void> wait_closed(std::error_code& ec) { ec = co_await wait_on_strand(true); }
+  [[nodiscard]] net::awaitable<void> wait_closed(error_code& ec) { ec = co_await wait_on_strand(true); }
 
   /// Accepts connections until close() is called, then returns (without
   /// waiting for the connections). Starts serving if it was not.
@@ -123,18 +117,18 @@ class basic_server {
   /// As asyncio 3.13's: the server is closed, then serve_forever waits as
   /// wait_closed() does for every connection to go (a second cancellation
   /// ends that wait early), then throws operation_aborted.
-  [[nodiscard]] asio::awaitable<void> serve_forever() {
+  [[nodiscard]] net::awaitable<void> serve_forever() {
     start_serving();
-    const std::error_code ec = co_await wait_on_strand(false);
+    const error_code ec = co_await wait_on_strand(false);
     if (!ec) co_return;
     close();
     // Asio refuses to start anything in a cancelled coroutine: let the wait
     // start, still cancellable by a second cancellation.
-    const bool throwing = co_await asio::this_coro::throw_if_cancelled();
-    co_await asio::this_coro::throw_if_cancelled(false);
-    std::error_code second;
+    const bool throwing = co_await net::this_coro::throw_if_cancelled();
+    co_await net::this_coro::throw_if_cancelled(false);
+    error_code second;
     co_await wait_closed(second);
-    co_await asio::this_coro::throw_if_cancelled(throwing);
+    co_await net::this_coro::throw_if_cancelled(throwing);
     throw std::system_error(ec, "costream: server: serve_forever");
   }
 
@@ -143,15 +137,15 @@ class basic_server {
 
   /// Where exceptions escaping client callbacks go (stderr by default).
   void set_error_handler(server_error_handler handler) {
-    asio::dispatch(state_->strand(), [s = state_, h = std::move(handler)]() mutable { s->set_error_handler(std::move(h)); });
+    net::dispatch(state_->strand(), [s = state_, h = std::move(handler)]() mutable { s->set_error_handler(std::move(h)); });
   }
 
  private:
   // The server's wait, run on its strand; operation_aborted when cancelled.
-  asio::awaitable<std::error_code> wait_on_strand(bool connections_too) {
+  net::awaitable<error_code> wait_on_strand(bool connections_too) {
     try {
-      co_return co_await asio::co_spawn(state_->strand(), state_type::wait(state_, connections_too),
-                                        asio::use_awaitable);
+      co_return co_await net::co_spawn(state_->strand(), state_type::wait(state_, connections_too),
+                                        net::use_awaitable);
     } catch (const std::system_error& e) {
       co_return e.code();  // Asio refuses to start an operation in an already-cancelled coroutine
     }
@@ -160,7 +154,7 @@ class basic_server {
   std::shared_ptr<state_type> state_;
 };
 
-using server = basic_server<asio::ip::tcp>;
+using server = basic_server<net::ip::tcp>;
 
 }  // namespace costream
 

@@ -3,13 +3,9 @@
 #ifndef COSTREAM_SERVER_OPTIONS_HPP
 #define COSTREAM_SERVER_OPTIONS_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/open_connection.hpp>
-
-#include <asio/error.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/ip/v6_only.hpp>
-#include <asio/socket_base.hpp>
 
 #include <cstddef>
 #include <exception>
@@ -85,7 +81,7 @@ struct unix_server_options {
 /// of accepted sockets (no_delay, keep_alive) do.
 class listening_socket {
  public:
-  using native_handle_type = asio::ip::tcp::acceptor::native_handle_type;
+  using native_handle_type = net::ip::tcp::acceptor::native_handle_type;
 
   explicit listening_socket(native_handle_type handle) noexcept : handle_(handle) {}
 
@@ -104,30 +100,30 @@ namespace detail {
 /// The options type of a server over Protocol.
 template <class Protocol>
 using server_options_for =
-    std::conditional_t<std::is_same_v<Protocol, asio::ip::tcp>, server_options, unix_server_options>;
+    std::conditional_t<std::is_same_v<Protocol, net::ip::tcp>, server_options, unix_server_options>;
 
 // Every socket option a server sets is set by the functions below: adding
 // one to the options above means adding a line here and nowhere else.
 
 /// A TCP listening socket, opened and not yet bound to `endpoint`.
-inline void configure_listener(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
+inline void configure_listener(net::ip::tcp::acceptor& acceptor, const net::ip::tcp::endpoint& endpoint,
                                const server_options& options) {
-  if (options.reuse_address) acceptor.set_option(asio::socket_base::reuse_address(true));
+  if (options.reuse_address) acceptor.set_option(net::socket_base::reuse_address(true));
 #if defined(SO_REUSEPORT)
-  if (options.reuse_port) acceptor.set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
+  if (options.reuse_port) acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
 #else
-  if (options.reuse_port) throw std::system_error(asio::error::operation_not_supported, "reuse_port");
+  if (options.reuse_port) throw std::system_error(net::error::operation_not_supported, "reuse_port");
 #endif
   // One socket per family: the IPv6 one must not also claim IPv4.
-  if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true));
+  if (endpoint.address().is_v6()) acceptor.set_option(net::ip::v6_only(true));
 }
 
 /// A TCP socket just accepted, before anything is read or written.
-inline void configure_accepted(asio::ip::tcp::socket& socket, const server_options& options) {
+inline void configure_accepted(net::ip::tcp::socket& socket, const server_options& options) {
   // An option the kernel refuses is no reason to drop the client.
-  std::error_code ignored;
-  if (options.no_delay) socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-  if (options.keep_alive) socket.set_option(asio::socket_base::keep_alive(true), ignored);
+  error_code ignored;
+  if (options.no_delay) socket.set_option(net::ip::tcp::no_delay(true), ignored);
+  if (options.keep_alive) socket.set_option(net::socket_base::keep_alive(true), ignored);
 }
 
 // Unix sockets: no socket options.

@@ -3,15 +3,11 @@
 #ifndef COSTREAM_START_SERVER_HPP
 #define COSTREAM_START_SERVER_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/open_connection.hpp>
 #include <costream/server.hpp>
 #include <costream/server_options.hpp>
-
-#include <asio/error.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -28,14 +24,14 @@ namespace detail {
 
 /// Wraps a client callback, coroutine or plain function, as a coroutine.
 template <class Reader, class Writer, class Callback>
-std::function<asio::awaitable<void>(Reader, Writer)> as_client_coroutine(Callback callback) {
+std::function<net::awaitable<void>(Reader, Writer)> as_client_coroutine(Callback callback) {
   using result = std::invoke_result_t<Callback&, Reader, Writer>;
-  if constexpr (std::is_same_v<result, asio::awaitable<void>>) {
-    return std::function<asio::awaitable<void>(Reader, Writer)>(std::move(callback));
+  if constexpr (std::is_same_v<result, net::awaitable<void>>) {
+    return std::function<net::awaitable<void>(Reader, Writer)>(std::move(callback));
   } else {
     static_assert(std::is_void_v<result>,
-                  "a client callback returns asio::awaitable<void> (a coroutine) or void (a plain function)");
-    return [callback = std::move(callback)](Reader reader, Writer writer) mutable -> asio::awaitable<void> {
+                  "a client callback returns net::awaitable<void> (a coroutine) or void (a plain function)");
+    return [callback = std::move(callback)](Reader reader, Writer writer) mutable -> net::awaitable<void> {
       callback(std::move(reader), std::move(writer));
       co_return;
     };
@@ -48,11 +44,11 @@ std::function<asio::awaitable<void>(Reader, Writer)> as_client_coroutine(Callbac
 /// options.start_serving is false. `listen` is one of the listen_* types
 /// below; it throws when a socket cannot be made.
 template <class Protocol, class Stream = typename Protocol::socket, class Callback, class Listen>
-asio::awaitable<basic_server<Protocol, Stream>> serve(
+net::awaitable<basic_server<Protocol, Stream>> serve(
     Callback callback, server_options_for<Protocol> options, Listen listen,
     typename server_state<Protocol, Stream>::upgrade_type upgrade = {}) {
   using state_type = server_state<Protocol, Stream>;
-  const auto executor = co_await asio::this_coro::executor;
+  const auto executor = co_await net::this_coro::executor;
   auto state = std::make_shared<state_type>(
       executor, as_client_coroutine<typename state_type::reader_type, typename state_type::writer_type>(std::move(callback)),
       std::move(options), std::move(upgrade));
@@ -68,38 +64,38 @@ struct listen_hosts {
   std::uint16_t port;
 
   template <class State>
-  asio::awaitable<void> operator()(State& state) const {
+  net::awaitable<void> operator()(State& state) const {
     for (const auto& host : hosts) {
       // Port 0: every address gets the port the first one was given.
       const std::uint16_t this_port = state.endpoints().empty() ? port : state.endpoints().front().port();
       co_await listen_host(state, host, this_port);
     }
-    if (state.endpoints().empty()) throw std::system_error(asio::error::host_not_found, "start_server");
+    if (state.endpoints().empty()) throw std::system_error(net::error::host_not_found, "start_server");
   }
 
   template <class State>
-  static asio::awaitable<void> listen_host(State& state, const std::string& host, std::uint16_t port) {
+  static net::awaitable<void> listen_host(State& state, const std::string& host, std::uint16_t port) {
     const auto family = state.options().family;
-    std::vector<asio::ip::tcp::endpoint> endpoints;
+    std::vector<net::ip::tcp::endpoint> endpoints;
     if (host.empty()) {
-      if (family != address_family::ipv6) endpoints.emplace_back(asio::ip::address_v4::any(), port);
-      if (family != address_family::ipv4) endpoints.emplace_back(asio::ip::address_v6::any(), port);
+      if (family != address_family::ipv6) endpoints.emplace_back(net::ip::address_v4::any(), port);
+      if (family != address_family::ipv4) endpoints.emplace_back(net::ip::address_v6::any(), port);
     } else {
-      asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
-      auto results = co_await resolver.async_resolve(host, std::to_string(port), asio::ip::tcp::resolver::passive,
-                                                     asio::use_awaitable);
+      net::ip::tcp::resolver resolver(co_await net::this_coro::executor);
+      auto results = co_await resolver.async_resolve(host, std::to_string(port), net::ip::tcp::resolver::passive,
+                                                     net::use_awaitable);
       for (const auto& entry : results)
         if (family_matches(family, entry.endpoint())) endpoints.push_back(entry.endpoint());
     }
 
-    std::error_code first_error = asio::error::host_not_found;
+    error_code first_error = net::error::host_not_found;
     for (auto endpoint : endpoints) {
       if (endpoint.port() == 0 && !state.endpoints().empty()) endpoint.port(state.endpoints().front().port());
       try {
         state.listen(endpoint);
       } catch (const std::system_error& e) {
         // An empty host tolerates a family the machine lacks; an explicit one does not.
-        if (!host.empty() || endpoint.address().is_v4() || e.code() != asio::error::address_family_not_supported)
+        if (!host.empty() || endpoint.address().is_v4() || e.code() != net::error::address_family_not_supported)
           throw;
         first_error = e.code();
       }
@@ -113,7 +109,7 @@ struct listen_adopted {
   listening_socket socket;
 
   template <class State>
-  asio::awaitable<void> operator()(State& state) const {
+  net::awaitable<void> operator()(State& state) const {
     state.adopt(socket);
     co_return;
   }
@@ -124,7 +120,7 @@ struct listen_adopted {
 /// Starts a TCP server on host:port and returns it, listening. For each
 /// connection, `callback(stream_reader, stream_writer)` runs in its own
 /// coroutine on the connection's strand; it may be a coroutine (returning
-/// asio::awaitable<void>) or a plain function. When it returns and its
+/// costream::net::awaitable<void>) or a plain function. When it returns and its
 /// reader and writer copies are gone, the connection is closed (flushing
 /// what was written). (A function that is not a coroutine but returns one
 /// is called on the server's strand as the connection is accepted; an
@@ -137,9 +133,9 @@ struct listen_adopted {
 /// Throws std::system_error when resolving or binding fails (e.g.
 /// address_in_use).
 template <class Callback>
-[[nodiscard]] asio::awaitable<server> start_server(Callback callback, std::string host, std::uint16_t port,
+[[nodiscard]] net::awaitable<server> start_server(Callback callback, std::string host, std::uint16_t port,
                                                    server_options options = {}) {
-  return detail::serve<asio::ip::tcp>(std::move(callback), std::move(options),
+  return detail::serve<net::ip::tcp>(std::move(callback), std::move(options),
                                       detail::listen_hosts{{std::move(host)}, port});
 }
 
@@ -149,9 +145,9 @@ template <class Callback>
 ///
 /// Throws std::system_error when resolving or binding any of them fails.
 template <class Callback>
-[[nodiscard]] asio::awaitable<server> start_server(Callback callback, std::vector<std::string> hosts,
+[[nodiscard]] net::awaitable<server> start_server(Callback callback, std::vector<std::string> hosts,
                                                    std::uint16_t port, server_options options = {}) {
-  return detail::serve<asio::ip::tcp>(std::move(callback), std::move(options),
+  return detail::serve<net::ip::tcp>(std::move(callback), std::move(options),
                                       detail::listen_hosts{std::move(hosts), port});
 }
 
@@ -167,9 +163,9 @@ template <class Callback>
 /// socket, std::system_error when Asio cannot use it (bad_descriptor) or it
 /// cannot listen; the descriptor then stays open.
 template <class Callback>
-[[nodiscard]] asio::awaitable<server> start_server(Callback callback, listening_socket socket,
+[[nodiscard]] net::awaitable<server> start_server(Callback callback, listening_socket socket,
                                                    server_options options = {}) {
-  return detail::serve<asio::ip::tcp>(std::move(callback), std::move(options), detail::listen_adopted{socket});
+  return detail::serve<net::ip::tcp>(std::move(callback), std::move(options), detail::listen_adopted{socket});
 }
 
 }  // namespace costream

@@ -3,6 +3,7 @@
 #ifndef COSTREAM_STREAM_PROTOCOL_HPP
 #define COSTREAM_STREAM_PROTOCOL_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/detail/event.hpp>
 #include <costream/detail/reader_core.hpp>
@@ -11,11 +12,6 @@
 #include <costream/detail/stream_transport.hpp>
 #include <costream/detail/write_queue.hpp>
 #include <costream/error.hpp>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/error.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -38,7 +34,7 @@ namespace detail {
 // The closing handshake of a graceful_shutdown stream: its deadline and timer.
 struct shutdown_state {
   std::chrono::milliseconds timeout = default_shutdown_timeout;
-  std::optional<asio::steady_timer> timer;  // made when the shutdown starts
+  std::optional<net::steady_timer> timer;  // made when the shutdown starts
   bool started = false;
   bool waiting_for_read = false;  // the handshake starts once the pending read has stopped
 };
@@ -100,7 +96,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
 
  public:
   using stream_type = Stream;
-  using executor_type = asio::any_io_executor;
+  using executor_type = net::any_io_executor;
 
   /// asyncio's connection_made: adopts a connected stream, creates the
   /// reader state with the given limit and starts reading. `received`:
@@ -142,7 +138,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// errc::write_after_eof after write_eof(), errc::writer_closed after
   /// close(). On a connection already lost the bytes are dropped and drain()
   /// reports the loss (asyncio's behaviour).
-  void write(std::string_view bytes, std::error_code& ec) {
+  void write(std::string_view bytes, error_code& ec) {
     ec = {};
     if (eof_requested_) {
       ec = errc::write_after_eof;
@@ -158,7 +154,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
         // A large write with nothing queued before it goes to the socket
         // now, as asyncio's transport does, instead of being copied into
         // the buffer first; only what the socket does not take is buffered.
-        asio::error_code send_ec;
+        error_code send_ec;
         bytes.remove_prefix(transport_.write_now(bytes, send_ec));
         if (send_ec) return connection_lost(send_ec);
         if (bytes.empty()) return;
@@ -175,7 +171,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// half-close (can_write_eof() is false).
   void write_eof() {
     if (closing_ || eof_requested_) return;
-    if (!can_write_eof()) throw std::system_error(asio::error::operation_not_supported, "costream: write_eof");
+    if (!can_write_eof()) throw std::system_error(net::error::operation_not_supported, "costream: write_eof");
     eof_requested_ = true;
     if (flush_idle()) flushed();
   }
@@ -214,7 +210,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// The connection is closed (by either side, or lost to an error).
   bool is_lost() const noexcept { return lost_; }
   /// Why the connection was lost; empty for a local close or a clean end.
-  std::error_code lost_error() const noexcept { return lost_error_; }
+  error_code lost_error() const noexcept { return lost_error_; }
 
   /// The storage the reader's buffer holds now (0 for none): nothing while
   /// a connection of Asio's sockets waits for data with nothing buffered.
@@ -240,7 +236,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// connection's loss to an error (errc::connection_lost when it was
   /// closed without error before drain() was called); empty when drain may
   /// return or must wait for resume_writing.
-  std::error_code drain_error() const noexcept {
+  error_code drain_error() const noexcept {
     if (reader_.has_exception()) return reader_.exception_code();
     if (lost_) return lost_error_ ? lost_error_ : make_error_code(errc::connection_lost);
     return {};
@@ -254,20 +250,20 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// operation_aborted when cancelled. A drain that was waiting when the
   /// connection closed without error returns normally (asyncio's waiting
   /// drain is woken by connection_lost(None) without an exception).
-  static asio::awaitable<std::error_code> drain(std::shared_ptr<basic_stream_protocol> self) {
+  static net::awaitable<error_code> drain(std::shared_ptr<basic_stream_protocol> self) {
     for (bool waited = false;; waited = true) {
-      if (waited && self->lost_ && !self->lost_error_ && !self->reader_.has_exception()) co_return std::error_code{};
-      if (std::error_code ec = self->drain_error()) co_return ec;
-      if (!self->queue_.paused()) co_return std::error_code{};
-      if (std::error_code ec = co_await self->changed().wait()) co_return ec;
+      if (waited && self->lost_ && !self->lost_error_ && !self->reader_.has_exception()) co_return error_code{};
+      if (error_code ec = self->drain_error()) co_return ec;
+      if (!self->queue_.paused()) co_return error_code{};
+      if (error_code ec = co_await self->changed().wait()) co_return ec;
     }
   }
 
   /// Waits until the connection is closed; completes with the error it was
   /// lost with, if any.
-  static asio::awaitable<std::error_code> wait_closed(std::shared_ptr<basic_stream_protocol> self) {
+  static net::awaitable<error_code> wait_closed(std::shared_ptr<basic_stream_protocol> self) {
     while (!self->lost_) {
-      if (std::error_code ec = co_await self->changed().wait()) co_return ec;
+      if (error_code ec = co_await self->changed().wait()) co_return ec;
     }
     co_return self->lost_error_;
   }
@@ -301,7 +297,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   // The connection is gone: `error` empty for a local close, abort or clean
   // end. The reader gets end of stream (no error) or the error; drain and
   // wait_closed waiters wake. Unsent bytes are dropped.
-  void connection_lost(std::error_code error) {
+  void connection_lost(error_code error) {
     if (lost_) return;
     lost_ = true;
     lost_error_ = error;
@@ -338,7 +334,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     }
     if (eof_requested_ && !eof_sent_) {
       eof_sent_ = true;
-      if (asio::error_code ec = transport_.shutdown_send()) connection_lost(ec);
+      if (error_code ec = transport_.shutdown_send()) connection_lost(ec);
     }
   }
 
@@ -360,7 +356,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void schedule_flush() {
     if (flush_posted_ || transport_.flushing()) return;
     flush_posted_ = true;
-    asio::post(executor_, [self = this->shared_from_this()] {
+    net::post(executor_, [self = this->shared_from_this()] {
       self->flush_posted_ = false;
       self->transport_.flush(self);
     });
@@ -380,7 +376,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
       shutdown_.started = true;
       auto self = this->shared_from_this();
       shutdown_.timer.emplace(executor_, shutdown_.timeout);
-      shutdown_.timer->async_wait([self](const std::error_code& ec) {
+      shutdown_.timer->async_wait([self](const error_code& ec) {
         if (!ec && !self->lost_) self->connection_lost(make_error_code(errc::timed_out));
       });
       if (transport_.reading()) {
@@ -396,7 +392,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void run_shutdown() {
     if constexpr (detail::graceful_shutdown<Stream>) {
       if (lost_) return;
-      transport_.stream().async_shutdown([self = this->shared_from_this()](const std::error_code&) {
+      transport_.stream().async_shutdown([self = this->shared_from_this()](const error_code&) {
         if (self->lost_) return;
         self->shutdown_.timer->cancel();
         self->connection_lost({});
@@ -420,7 +416,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void release_handle() {
     if (handles_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       // Nobody can read or write any more: close, flushing what was written.
-      asio::post(executor_, [self = this->shared_from_this()] { self->close(); });
+      net::post(executor_, [self = this->shared_from_this()] { self->close(); });
     }
   }
 
@@ -433,7 +429,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   bool eof_sent_ = false;
   bool closing_ = false;  // close() was called: writes are misuse from now on
   bool lost_ = false;     // the stream is closed
-  std::error_code lost_error_;
+  error_code lost_error_;
   // drain and wait_closed waiters; made on first wait (most connections
   // never pause, and an idle connection should cost little)
   std::unique_ptr<detail::event> changed_;
@@ -469,10 +465,10 @@ struct protocol_access {
   /// start_tls: stops reading, and waits until the pending read has ended
   /// (what it read is in the reader's buffer).
   template <class Stream>
-  static asio::awaitable<void> stop_reading(std::shared_ptr<basic_stream_protocol<Stream>> p) {
+  static net::awaitable<void> stop_reading(std::shared_ptr<basic_stream_protocol<Stream>> p) {
     p->transport_.stop_reading();
     while (p->transport_.reading() && !p->lost_) {
-      if (std::error_code ec = co_await p->changed().wait()) throw std::system_error(ec, "costream: start_tls");
+      if (error_code ec = co_await p->changed().wait()) throw std::system_error(ec, "costream: start_tls");
     }
   }
 

@@ -3,6 +3,7 @@
 #ifndef COSTREAM_STREAM_READER_HPP
 #define COSTREAM_STREAM_READER_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/detail/protocol_ref.hpp>
 #include <costream/detail/read_report.hpp>
@@ -14,9 +15,6 @@
 #include <costream/impl/readuntil.hpp>
 #include <costream/impl/try_read.hpp>
 #include <costream/stream_protocol.hpp>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/ip/tcp.hpp>
 
 #include <cstddef>
 #include <exception>
@@ -39,7 +37,7 @@ namespace costream {
 /// with feed_data / feed_eof / set_exception, exactly as asyncio's tests do.
 ///
 /// Every read returns std::string and has two forms: the default throws (as
-/// asyncio raises), the form with a trailing std::error_code& reports the
+/// asyncio raises), the form with a trailing error_code& reports the
 /// same error there and returns the same data (the partial bytes of an
 /// incomplete read). Behaviour is defined once; the forms differ only in how
 /// the error leaves.
@@ -54,7 +52,7 @@ namespace costream {
 /// **Cancellation.** Every read is cancel-safe: cancel it through Asio's
 /// per-operation cancellation (a cancellation slot, `||` from
 /// awaitable_operators, a timeout) and it completes with
-/// asio::error::operation_aborted, having consumed nothing: every byte
+/// costream::net::error::operation_aborted, having consumed nothing: every byte
 /// received stays buffered for the next read, and the reader stays usable.
 /// The one exception is readline discarding an over-long line (see there).
 ///
@@ -74,7 +72,7 @@ class basic_stream_reader {
  public:
   using stream_type = AsyncReadStream;
   using protocol_type = basic_stream_protocol<AsyncReadStream>;
-  using executor_type = asio::any_io_executor;
+  using executor_type = net::any_io_executor;
 
   /// read(n) with this n reads to end of stream, as asyncio's read(-1).
   static constexpr std::size_t read_to_end = static_cast<std::size_t>(-1);
@@ -100,11 +98,11 @@ class basic_stream_reader {
   /// when cancelled; errc::concurrent_read.
   ///
   /// Cancellation: nothing is consumed.
-  [[nodiscard]] asio::awaitable<std::string> read(std::size_t n) {
+  [[nodiscard]] net::awaitable<std::string> read(std::size_t n) {
     if (n == read_to_end) return detail::read_all_op(core_.get(), {});
     return detail::read_some_op(core_.get(), n, {});
   }
-  [[nodiscard]] asio::awaitable<std::string> read(std::size_t n, std::error_code& ec) {
+  [[nodiscard]] net::awaitable<std::string> read(std::size_t n, error_code& ec) {
     if (n == read_to_end) return detail::read_all_op(core_.get(), {&ec});
     return detail::read_some_op(core_.get(), n, {&ec});
   }
@@ -117,8 +115,8 @@ class basic_stream_reader {
   /// Throws: the connection's error; the bytes read so far stay buffered.
   ///
   /// Cancellation: nothing is consumed.
-  [[nodiscard]] asio::awaitable<std::string> read() { return detail::read_all_op(core_.get(), {}); }
-  [[nodiscard]] asio::awaitable<std::string> read(std::error_code& ec) { return detail::read_all_op(core_.get(), {&ec}); }
+  [[nodiscard]] net::awaitable<std::string> read() { return detail::read_all_op(core_.get(), {}); }
+  [[nodiscard]] net::awaitable<std::string> read(error_code& ec) { return detail::read_all_op(core_.get(), {&ec}); }
 
   /// Reads a line: the bytes up to and including the next "\n".
   ///
@@ -136,8 +134,8 @@ class basic_stream_reader {
   /// Cancellation: nothing is consumed; if readline was discarding an
   /// over-long line, the bytes discarded so far stay discarded and the next
   /// readline goes on discarding and then reports errc::line_too_long.
-  [[nodiscard]] asio::awaitable<std::string> readline() { return detail::readline_op(core_.get(), {}); }
-  [[nodiscard]] asio::awaitable<std::string> readline(std::error_code& ec) {
+  [[nodiscard]] net::awaitable<std::string> readline() { return detail::readline_op(core_.get(), {}); }
+  [[nodiscard]] net::awaitable<std::string> readline(error_code& ec) {
     return detail::readline_op(core_.get(), {&ec});
   }
 
@@ -156,14 +154,14 @@ class basic_stream_reader {
   /// errc::concurrent_read.
   ///
   /// Cancellation: nothing is consumed.
-  [[nodiscard]] asio::awaitable<std::string> readuntil(std::string_view separator = "\n") {
+  [[nodiscard]] net::awaitable<std::string> readuntil(std::string_view separator = "\n") {
     return detail::readuntil_op(core_.get(), detail::separator_set(std::string(separator)), {});
   }
-  [[nodiscard]] asio::awaitable<std::string> readuntil(std::string_view separator, std::error_code& ec) {
+  [[nodiscard]] net::awaitable<std::string> readuntil(std::string_view separator, error_code& ec) {
     return detail::readuntil_op(core_.get(), detail::separator_set(std::string(separator)), {&ec});
   }
   /// The no-throw form with asyncio's LimitOverrunError.consumed.
-  [[nodiscard]] asio::awaitable<std::string> readuntil(std::string_view separator, std::error_code& ec,
+  [[nodiscard]] net::awaitable<std::string> readuntil(std::string_view separator, error_code& ec,
                                                        std::size_t& consumed) {
     return detail::readuntil_op(core_.get(), detail::separator_set(std::string(separator)), {&ec, &consumed});
   }
@@ -172,18 +170,18 @@ class basic_stream_reader {
   /// (asyncio 3.13): the match that ends earliest wins, and of matches
   /// ending at the same byte the shortest. Otherwise as readuntil(separator);
   /// an empty list is errc::empty_separator.
-  [[nodiscard]] asio::awaitable<std::string> readuntil(std::initializer_list<std::string_view> separators) {
+  [[nodiscard]] net::awaitable<std::string> readuntil(std::initializer_list<std::string_view> separators) {
     return detail::readuntil_op(core_.get(), detail::separator_set::from_range(separators), {});
   }
-  [[nodiscard]] asio::awaitable<std::string> readuntil(std::span<const std::string_view> separators) {
+  [[nodiscard]] net::awaitable<std::string> readuntil(std::span<const std::string_view> separators) {
     return detail::readuntil_op(core_.get(), detail::separator_set::from_range(separators), {});
   }
-  [[nodiscard]] asio::awaitable<std::string> readuntil(std::span<const std::string_view> separators,
-                                                       std::error_code& ec) {
+  [[nodiscard]] net::awaitable<std::string> readuntil(std::span<const std::string_view> separators,
+                                                       error_code& ec) {
     return detail::readuntil_op(core_.get(), detail::separator_set::from_range(separators), {&ec});
   }
-  [[nodiscard]] asio::awaitable<std::string> readuntil(std::span<const std::string_view> separators,
-                                                       std::error_code& ec, std::size_t& consumed) {
+  [[nodiscard]] net::awaitable<std::string> readuntil(std::span<const std::string_view> separators,
+                                                       error_code& ec, std::size_t& consumed) {
     return detail::readuntil_op(core_.get(), detail::separator_set::from_range(separators), {&ec, &consumed});
   }
 
@@ -198,8 +196,8 @@ class basic_stream_reader {
   /// operation_aborted, errc::concurrent_read.
   ///
   /// Cancellation: nothing is consumed.
-  [[nodiscard]] asio::awaitable<std::string> readexactly(std::size_t n) { return detail::readexactly_op(core_.get(), n, {}); }
-  [[nodiscard]] asio::awaitable<std::string> readexactly(std::size_t n, std::error_code& ec) {
+  [[nodiscard]] net::awaitable<std::string> readexactly(std::size_t n) { return detail::readexactly_op(core_.get(), n, {}); }
+  [[nodiscard]] net::awaitable<std::string> readexactly(std::size_t n, error_code& ec) {
     return detail::readexactly_op(core_.get(), n, {&ec});
   }
 
@@ -272,7 +270,7 @@ class basic_stream_reader {
 };
 
 /// The reader of a TCP connection.
-using stream_reader = basic_stream_reader<asio::ip::tcp::socket>;
+using stream_reader = basic_stream_reader<net::ip::tcp::socket>;
 
 }  // namespace costream
 

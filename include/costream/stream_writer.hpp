@@ -3,13 +3,12 @@
 #ifndef COSTREAM_STREAM_WRITER_HPP
 #define COSTREAM_STREAM_WRITER_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/detail/protocol_ref.hpp>
 #include <costream/detail/stream_traits.hpp>
 #include <costream/error.hpp>
 #include <costream/stream_protocol.hpp>
-
-#include <asio/ip/tcp.hpp>
 
 #include <cstddef>
 #include <exception>
@@ -42,13 +41,13 @@ namespace costream {
 ///
 /// Thread safety: distinct objects: safe; shared objects: unsafe. Use a
 /// writer from its connection's executor; from another thread, hand the
-/// work over with asio::dispatch(writer.get_executor(), ...).
+/// work over with costream::net::dispatch(writer.get_executor(), ...).
 template <class AsyncWriteStream>
 class basic_stream_writer {
  public:
   using stream_type = AsyncWriteStream;
   using protocol_type = basic_stream_protocol<AsyncWriteStream>;
-  using executor_type = asio::any_io_executor;
+  using executor_type = net::any_io_executor;
 
   explicit basic_stream_writer(std::shared_ptr<protocol_type> protocol) : protocol_(std::move(protocol)) {}
 
@@ -56,11 +55,11 @@ class basic_stream_writer {
   /// std::system_error with errc::writer_closed after close(),
   /// errc::write_after_eof after write_eof().
   void write(std::string_view bytes) {
-    std::error_code ec;
+    error_code ec;
     protocol_->write(bytes, ec);
     if (ec) throw std::system_error(ec);
   }
-  void write(std::string_view bytes, std::error_code& ec) { protocol_->write(bytes, ec); }
+  void write(std::string_view bytes, error_code& ec) { protocol_->write(bytes, ec); }
 
   /// Writes every element of a range of byte strings, in order.
   template <class Range>
@@ -68,7 +67,7 @@ class basic_stream_writer {
     for (std::string_view line : lines) write(line);
   }
   template <class Range>
-  void writelines(const Range& lines, std::error_code& ec) {
+  void writelines(const Range& lines, error_code& ec) {
     for (std::string_view line : lines) {
       write(line, ec);
       if (ec) return;
@@ -85,13 +84,13 @@ class basic_stream_writer {
   /// operation_aborted when cancelled.
   ///
   /// Cancellation: safe; the buffered bytes are still sent.
-  [[nodiscard]] asio::awaitable<void> drain() {
+  [[nodiscard]] net::awaitable<void> drain() {
     // The common case, nothing to wait for, costs one coroutine frame.
-    std::error_code ec = protocol_->drain_error();
+    error_code ec = protocol_->drain_error();
     if (!ec && protocol_->is_writing_paused()) ec = co_await protocol_type::drain(protocol_.shared());
     if (ec) throw_error(*protocol_, ec);
   }
-  [[nodiscard]] asio::awaitable<void> drain(std::error_code& ec) {
+  [[nodiscard]] net::awaitable<void> drain(error_code& ec) {
     ec = protocol_->drain_error();
     if (!ec && protocol_->is_writing_paused()) ec = co_await protocol_type::drain(protocol_.shared());
   }
@@ -109,10 +108,10 @@ class basic_stream_writer {
   /// Throws operation_not_supported where can_write_eof() is false.
   void write_eof() { protocol_->write_eof(); }
   /// write_eof() reporting operation_not_supported in `ec` instead.
-  void write_eof(std::error_code& ec) {
+  void write_eof(error_code& ec) {
     ec.clear();
     if (!can_write_eof()) {
-      ec = asio::error::operation_not_supported;
+      ec = net::error::operation_not_supported;
       return;
     }
     protocol_->write_eof();
@@ -131,11 +130,11 @@ class basic_stream_writer {
   /// Waits until the connection is closed. Throws the error the connection
   /// was lost with, if any (e.g. connection_reset); operation_aborted when
   /// cancelled.
-  [[nodiscard]] asio::awaitable<void> wait_closed() {
-    std::error_code ec = co_await protocol_type::wait_closed(protocol_.shared());
+  [[nodiscard]] net::awaitable<void> wait_closed() {
+    error_code ec = co_await protocol_type::wait_closed(protocol_.shared());
     if (ec) throw std::system_error(ec);
   }
-  [[nodiscard]] asio::awaitable<void> wait_closed(std::error_code& ec) {
+  [[nodiscard]] net::awaitable<void> wait_closed(error_code& ec) {
     ec = co_await protocol_type::wait_closed(protocol_.shared());
   }
 
@@ -155,7 +154,7 @@ class basic_stream_writer {
   }
   /// set_write_buffer_limits() reporting low > high in `ec`
   /// (std::errc::invalid_argument) instead, the limits unchanged.
-  void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low, std::error_code& ec) {
+  void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low, error_code& ec) {
     ec.clear();
     const auto [h, l] = detail::write_queue<false>::resolve_limits(high, low);
     if (l > h) {
@@ -179,7 +178,7 @@ class basic_stream_writer {
   const executor_type& get_executor() const noexcept { return protocol_->get_executor(); }
 
  private:
-  static void throw_error(protocol_type& p, const std::error_code& ec) {
+  static void throw_error(protocol_type& p, const error_code& ec) {
     std::exception_ptr stored = p.reader_core()->exception();
     if (stored && p.reader_core()->exception_code() == ec) std::rethrow_exception(stored);
     throw std::system_error(ec);
@@ -189,7 +188,7 @@ class basic_stream_writer {
 };
 
 /// The writer of a TCP connection.
-using stream_writer = basic_stream_writer<asio::ip::tcp::socket>;
+using stream_writer = basic_stream_writer<net::ip::tcp::socket>;
 
 }  // namespace costream
 

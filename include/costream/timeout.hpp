@@ -3,13 +3,11 @@
 #ifndef COSTREAM_TIMEOUT_HPP
 #define COSTREAM_TIMEOUT_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/error.hpp>
 
-#include <asio/co_spawn.hpp>
 #include <asio/experimental/parallel_group.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
 
 #include <chrono>
 #include <exception>
@@ -26,7 +24,7 @@ namespace detail {
 // results before it knows which operation won, so T must be default
 // constructible; optional<T> lifts that requirement (connections are not).
 template <class T>
-asio::awaitable<std::optional<T>> as_optional(asio::awaitable<T> op) {
+net::awaitable<std::optional<T>> as_optional(net::awaitable<T> op) {
   co_return co_await std::move(op);
 }
 
@@ -41,7 +39,7 @@ inline bool aborted(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::system_error& error) {
-    return error.code() == asio::error::operation_aborted;
+    return error.code() == net::error::operation_aborted;
   } catch (...) {
     return false;
   }
@@ -63,31 +61,31 @@ inline bool aborted(const std::exception_ptr& e) {
 /// leaves the written bytes queued; a timed-out open_connection closes the
 /// sockets it opened.
 ///
-/// Works on every supported Asio (1.22 onwards); on Asio 1.30+ `asio::cancel_after`
+/// Works on every supported Asio (1.22 onwards); on Asio 1.30+ `costream::net::cancel_after`
 /// is an alternative for single operations, reporting operation_aborted.
 ///
 /// Example:
 ///
 ///     std::string line = co_await costream::with_timeout(reader.readline(), 5s);
 template <class T, class Rep, class Period>
-[[nodiscard]] asio::awaitable<T> with_timeout(asio::awaitable<T> op, std::chrono::duration<Rep, Period> timeout) {
-  auto executor = co_await asio::this_coro::executor;
-  asio::steady_timer timer(executor, std::chrono::duration_cast<asio::steady_timer::duration>(timeout));
+[[nodiscard]] net::awaitable<T> with_timeout(net::awaitable<T> op, std::chrono::duration<Rep, Period> timeout) {
+  auto executor = co_await net::this_coro::executor;
+  net::steady_timer timer(executor, std::chrono::duration_cast<net::steady_timer::duration>(timeout));
   if constexpr (std::is_void_v<T>) {
     auto [order, error, timer_ec] =
-        co_await asio::experimental::make_parallel_group(asio::co_spawn(executor, std::move(op), compat::deferred),
+        co_await net::experimental::make_parallel_group(net::co_spawn(executor, std::move(op), compat::deferred),
                                                          timer.async_wait(compat::deferred))
-            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+            .async_wait(net::experimental::wait_for_one(), net::use_awaitable);
     if (error) {
       if (order[0] == 1 && !timer_ec && detail::aborted(error)) throw detail::timed_out_error();
       std::rethrow_exception(error);
     }
   } else {
     auto [order, error, result, timer_ec] =
-        co_await asio::experimental::make_parallel_group(
-            asio::co_spawn(executor, detail::as_optional(std::move(op)), compat::deferred),
+        co_await net::experimental::make_parallel_group(
+            net::co_spawn(executor, detail::as_optional(std::move(op)), compat::deferred),
             timer.async_wait(compat::deferred))
-            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+            .async_wait(net::experimental::wait_for_one(), net::use_awaitable);
     if (error) {
       if (order[0] == 1 && !timer_ec && detail::aborted(error)) throw detail::timed_out_error();
       std::rethrow_exception(error);
@@ -101,8 +99,8 @@ template <class T, class Rep, class Period>
 /// buffered). Errors of `op` itself are thrown as by `op`; pass `op`'s own
 /// error_code form (e.g. `reader.readline(ec2)`) to have none.
 template <class T, class Rep, class Period>
-[[nodiscard]] asio::awaitable<T> with_timeout(asio::awaitable<T> op, std::chrono::duration<Rep, Period> timeout,
-                                              std::error_code& ec) {
+[[nodiscard]] net::awaitable<T> with_timeout(net::awaitable<T> op, std::chrono::duration<Rep, Period> timeout,
+                                              error_code& ec) {
   ec.clear();
   try {
     co_return co_await with_timeout(std::move(op), timeout);

@@ -6,6 +6,7 @@
 #ifndef COSTREAM_TLS_HPP
 #define COSTREAM_TLS_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/connection.hpp>
 #include <costream/error.hpp>
@@ -15,15 +16,11 @@
 #include <costream/stream_protocol.hpp>
 #include <costream/stream_reader.hpp>
 #include <costream/stream_writer.hpp>
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
+#if defined(COSTREAM_HAS_LOCAL_SOCKETS)
 #include <costream/unix.hpp>
 #endif
 
-#include <asio/ip/address.hpp>
-#include <asio/ip/tcp.hpp>
 #include <asio/ssl.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -46,19 +43,19 @@
 namespace costream {
 
 /// A TLS connection's stream: Asio's ssl::stream over a TCP socket.
-using tls_stream = asio::ssl::stream<asio::ip::tcp::socket>;
+using tls_stream = net::ssl::stream<net::ip::tcp::socket>;
 using tls_stream_reader = basic_stream_reader<tls_stream>;
 using tls_stream_writer = basic_stream_writer<tls_stream>;
 using tls_connection = basic_connection<tls_stream>;
 /// A TLS server, as start_server(callback, host, port, server_options, tls_options) returns it.
-using tls_server = basic_server<asio::ip::tcp, tls_stream>;
+using tls_server = basic_server<net::ip::tcp, tls_stream>;
 
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
-using unix_tls_stream = asio::ssl::stream<asio::local::stream_protocol::socket>;
+#if defined(COSTREAM_HAS_LOCAL_SOCKETS)
+using unix_tls_stream = net::ssl::stream<net::local::stream_protocol::socket>;
 using unix_tls_stream_reader = basic_stream_reader<unix_tls_stream>;
 using unix_tls_stream_writer = basic_stream_writer<unix_tls_stream>;
 using unix_tls_connection = basic_connection<unix_tls_stream>;
-using unix_tls_server = basic_server<asio::local::stream_protocol, unix_tls_stream>;
+using unix_tls_server = basic_server<net::local::stream_protocol, unix_tls_stream>;
 #endif
 
 /// Which side of the TLS handshake a connection plays (start_tls).
@@ -76,7 +73,7 @@ enum class tls_role { client, server };
 // (e.g. `co_await open_connection(..., {.context = ctx})`): its strings end
 // up pointing into the coroutine frame, and freeing them crashes.
 struct tls_options {
-  tls_options(asio::ssl::context& context) noexcept : context(context) {}  // NOLINT(google-explicit-constructor)
+  tls_options(net::ssl::context& context) noexcept : context(context) {}  // NOLINT(google-explicit-constructor)
 
   /// The OpenSSL context: certificates, trusted CAs, protocol versions,
   /// ciphers. A client trusts what the context trusts: load a CA
@@ -84,7 +81,7 @@ struct tls_options {
   /// needs its certificate chain and key; it asks for client certificates
   /// only if the context's verify mode says so. The context must outlive
   /// the server, and every connection until its handshake is done.
-  std::reference_wrapper<asio::ssl::context> context;
+  std::reference_wrapper<net::ssl::context> context;
   /// Client: the name sent as SNI (unless it is an IP address, as RFC 6066
   /// requires) and checked against the server's certificate. Empty: the host
   /// given to open_connection (start_tls: the peer's IP address). Servers
@@ -115,7 +112,7 @@ struct tls_options {
 
 /// Some of OpenSSL's certificate verification results (X509_V_ERR_*), the
 /// values of tls_verify_category(). Any other X509_V_ERR_* value can be
-/// reported too; compare with std::error_code(value, tls_verify_category()).
+/// reported too; compare with error_code(value, tls_verify_category()).
 enum class tls_verify_errc {
   /// The certificate's notAfter is in the past.
   certificate_has_expired = X509_V_ERR_CERT_HAS_EXPIRED,
@@ -150,7 +147,7 @@ inline const std::error_category& tls_verify_category() noexcept {
   return category;
 }
 
-inline std::error_code make_error_code(tls_verify_errc e) noexcept {
+inline error_code make_error_code(tls_verify_errc e) noexcept {
   return {static_cast<int>(e), tls_verify_category()};
 }
 
@@ -200,7 +197,7 @@ using x509_ptr = std::unique_ptr<X509, detail::x509_deleter>;
 /// OpenSSL's X509_* functions. writer.stream().native_handle() is the SSL*
 /// for anything else.
 template <class Next>
-x509_ptr peer_certificate(const basic_stream_writer<asio::ssl::stream<Next>>& writer) {
+x509_ptr peer_certificate(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
   return x509_ptr(::SSL_get1_peer_certificate(detail::ssl_of(writer)));
 #else
@@ -210,7 +207,7 @@ x509_ptr peer_certificate(const basic_stream_writer<asio::ssl::stream<Next>>& wr
 
 /// The peer's certificate in PEM form; empty when the peer sent none.
 template <class Next>
-std::string peer_certificate_pem(const basic_stream_writer<asio::ssl::stream<Next>>& writer) {
+std::string peer_certificate_pem(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
   x509_ptr cert = peer_certificate(writer);
   if (!cert) return {};
   std::unique_ptr<BIO, decltype(&::BIO_free)> bio(::BIO_new(::BIO_s_mem()), &::BIO_free);
@@ -222,21 +219,21 @@ std::string peer_certificate_pem(const basic_stream_writer<asio::ssl::stream<Nex
 
 /// The negotiated cipher suite's name (OpenSSL's, e.g. "TLS_AES_256_GCM_SHA384").
 template <class Next>
-std::string cipher(const basic_stream_writer<asio::ssl::stream<Next>>& writer) {
+std::string cipher(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
   const char* name = ::SSL_get_cipher_name(detail::ssl_of(writer));
   return name ? name : "";
 }
 
 /// The negotiated protocol version, e.g. "TLSv1.3" (Python's version()).
 template <class Next>
-std::string tls_version(const basic_stream_writer<asio::ssl::stream<Next>>& writer) {
+std::string tls_version(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
   return ::SSL_get_version(detail::ssl_of(writer));
 }
 
 /// The ALPN protocol both sides agreed on; empty when none was negotiated
 /// (Python's selected_alpn_protocol()).
 template <class Next>
-std::string selected_alpn_protocol(const basic_stream_writer<asio::ssl::stream<Next>>& writer) {
+std::string selected_alpn_protocol(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
   const unsigned char* data = nullptr;
   unsigned int size = 0;
   ::SSL_get0_alpn_selected(detail::ssl_of(writer), &data, &size);
@@ -248,7 +245,7 @@ std::string selected_alpn_protocol(const basic_stream_writer<asio::ssl::stream<N
 namespace detail {
 
 [[noreturn]] inline void throw_openssl_error(const char* what) {
-  throw std::system_error(std::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()), what);
+  throw std::system_error(error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()), what);
 }
 
 // ALPN's wire format: each name preceded by its length.
@@ -300,27 +297,27 @@ struct handshake_deadline {
 /// std::system_error(errc::timed_out), or the handshake's error (Asio's SSL
 /// category, or the socket's).
 template <class Next>
-asio::awaitable<void> tls_handshake(asio::ssl::stream<Next>& stream, tls_role role, const tls_options& options,
+net::awaitable<void> tls_handshake(net::ssl::stream<Next>& stream, tls_role role, const tls_options& options,
                                     const std::string& default_hostname) {
   SSL* ssl = stream.native_handle();
   std::string alpn = alpn_wire_format(options.alpn_protocols);
   bool verifying = false;
   if (role == tls_role::client) {
     const std::string& host = options.server_hostname.empty() ? default_hostname : options.server_hostname;
-    asio::error_code not_an_address;
-    (void)asio::ip::make_address(host, not_an_address);
+    error_code not_an_address;
+    (void)net::ip::make_address(host, not_an_address);
     const bool is_address = !not_an_address;
     if (!host.empty() && !is_address && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1)
       throw_openssl_error("costream: TLS: cannot set the server name (SNI)");
     if (options.verify_peer) {
       if (host.empty()) throw std::invalid_argument("costream: TLS: verifying the server needs a server_hostname");
-      stream.set_verify_mode(asio::ssl::verify_peer);
+      stream.set_verify_mode(net::ssl::verify_peer);
       const int set = is_address ? ::X509_VERIFY_PARAM_set1_ip_asc(::SSL_get0_param(ssl), host.c_str())
                                  : ::SSL_set1_host(ssl, host.c_str());
       if (set != 1) throw_openssl_error("costream: TLS: cannot set the name to verify");
       verifying = true;
     } else {
-      stream.set_verify_mode(asio::ssl::verify_none);
+      stream.set_verify_mode(net::ssl::verify_none);
     }
     if (!alpn.empty() &&
         ::SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn.data()),
@@ -331,17 +328,17 @@ asio::awaitable<void> tls_handshake(asio::ssl::stream<Next>& stream, tls_role ro
   }
 
   auto deadline = std::make_shared<handshake_deadline>();
-  asio::steady_timer timer(stream.get_executor(), options.handshake_timeout);
-  timer.async_wait([deadline, &stream](const std::error_code& ec) {
+  net::steady_timer timer(stream.get_executor(), options.handshake_timeout);
+  timer.async_wait([deadline, &stream](const error_code& ec) {
     // The stream is touched only while the handshake still runs (and so
     // while its frame, which owns the stream, is alive).
     if (ec || deadline->finished) return;
     deadline->expired = true;
-    asio::error_code ignored;
+    error_code ignored;
     stream.lowest_layer().close(ignored);
   });
   auto [ec] = co_await stream.async_handshake(
-      role == tls_role::client ? asio::ssl::stream_base::client : asio::ssl::stream_base::server, compat::use_tuple);
+      role == tls_role::client ? net::ssl::stream_base::client : net::ssl::stream_base::server, compat::use_tuple);
   deadline->finished = true;
   timer.cancel();
   if (role == tls_role::server) ::SSL_set_ex_data(ssl, alpn_ex_index(), nullptr);
@@ -361,12 +358,12 @@ asio::awaitable<void> tls_handshake(asio::ssl::stream<Next>& stream, tls_role ro
 // into one shared copy for the coroutines behind them (and, for servers,
 // every handshake).
 template <class Socket>
-asio::awaitable<std::shared_ptr<basic_stream_protocol<asio::ssl::stream<Socket>>>> tls_protocol(
+net::awaitable<std::shared_ptr<basic_stream_protocol<net::ssl::stream<Socket>>>> tls_protocol(
     Socket socket, tls_role role, const tls_options& options, const std::string& default_hostname,
     std::size_t limit, std::string_view received = {}) {
-  asio::ssl::stream<Socket> stream(std::move(socket), options.context.get());
+  net::ssl::stream<Socket> stream(std::move(socket), options.context.get());
   co_await tls_handshake(stream, role, options, default_hostname);
-  auto protocol = basic_stream_protocol<asio::ssl::stream<Socket>>::create(std::move(stream), limit, received);
+  auto protocol = basic_stream_protocol<net::ssl::stream<Socket>>::create(std::move(stream), limit, received);
   protocol->set_shutdown_timeout(options.shutdown_timeout);
   co_return protocol;
 }
@@ -380,7 +377,7 @@ basic_connection<Stream> connection_of(const std::shared_ptr<basic_stream_protoc
 // readers' limit. The lambda, and the options it holds, live in the
 // server's state, which every handshake holds.
 template <class Socket>
-std::function<asio::awaitable<std::shared_ptr<basic_stream_protocol<asio::ssl::stream<Socket>>>>(Socket, std::size_t)>
+std::function<net::awaitable<std::shared_ptr<basic_stream_protocol<net::ssl::stream<Socket>>>>(Socket, std::size_t)>
 tls_acceptor(tls_options options) {
   prepare_server_context(options);
   return [options = std::move(options), no_hostname = std::string()](Socket socket, std::size_t limit) {
@@ -390,7 +387,7 @@ tls_acceptor(tls_options options) {
 
 using shared_tls_options = std::shared_ptr<const tls_options>;
 
-inline asio::awaitable<tls_connection> open_tls_endpoints(std::vector<asio::ip::tcp::endpoint> endpoints,
+inline net::awaitable<tls_connection> open_tls_endpoints(std::vector<net::ip::tcp::endpoint> endpoints,
                                                           connection_options options, shared_tls_options tls,
                                                           std::string hostname) {
   auto socket = co_await connect_first(std::move(endpoints), options);
@@ -398,7 +395,7 @@ inline asio::awaitable<tls_connection> open_tls_endpoints(std::vector<asio::ip::
   co_return connection_of(protocol);
 }
 
-inline asio::awaitable<tls_connection> open_tls_host(std::string host, std::uint16_t port, connection_options options,
+inline net::awaitable<tls_connection> open_tls_host(std::string host, std::uint16_t port, connection_options options,
                                                      shared_tls_options tls) {
   auto endpoints = co_await resolve_tcp(host, port);
   co_return co_await open_tls_endpoints(std::move(endpoints), std::move(options), std::move(tls), std::move(host));
@@ -427,10 +424,10 @@ inline asio::awaitable<tls_connection> open_tls_host(std::string host, std::uint
 /// as Asio's ssl::error::stream_truncated.
 ///
 /// Example:
-///   asio::ssl::context ctx(asio::ssl::context::tls_client);
+///   costream::net::ssl::context ctx(costream::net::ssl::context::tls_client);
 ///   ctx.set_default_verify_paths();
 ///   auto [reader, writer] = co_await open_connection("example.com", 443, {}, ctx);
-[[nodiscard]] inline asio::awaitable<tls_connection> open_connection(std::string host, std::uint16_t port,
+[[nodiscard]] inline net::awaitable<tls_connection> open_connection(std::string host, std::uint16_t port,
                                                                      connection_options options, tls_options tls) {
   return detail::open_tls_host(std::move(host), port, std::move(options),
                                std::make_shared<const tls_options>(std::move(tls)));
@@ -440,7 +437,7 @@ inline asio::awaitable<tls_connection> open_tls_host(std::string host, std::uint
 /// tls.server_hostname, else the endpoint's IP address (checked against the
 /// certificate's IP addresses, never sent as SNI).
 // Not a coroutine itself: g++ 12 cannot copy an endpoint into a coroutine frame.
-[[nodiscard]] inline asio::awaitable<tls_connection> open_connection(const asio::ip::tcp::endpoint& endpoint,
+[[nodiscard]] inline net::awaitable<tls_connection> open_connection(const net::ip::tcp::endpoint& endpoint,
                                                                      connection_options options, tls_options tls) {
   return detail::open_tls_endpoints({endpoint}, std::move(options), std::make_shared<const tls_options>(std::move(tls)),
                                     endpoint.address().to_string());
@@ -454,37 +451,37 @@ inline asio::awaitable<tls_connection> open_tls_host(std::string host, std::uint
 /// stops the server.
 ///
 /// Example:
-///   asio::ssl::context ctx(asio::ssl::context::tls_server);
+///   costream::net::ssl::context ctx(costream::net::ssl::context::tls_server);
 ///   ctx.use_certificate_chain_file("server.pem");
-///   ctx.use_private_key_file("server.key", asio::ssl::context::pem);
+///   ctx.use_private_key_file("server.key", costream::net::ssl::context::pem);
 ///   auto server = co_await start_server(echo, "127.0.0.1", 8443, {}, ctx);
 template <class Callback>
-[[nodiscard]] asio::awaitable<tls_server> start_server(Callback callback, std::string host, std::uint16_t port,
+[[nodiscard]] net::awaitable<tls_server> start_server(Callback callback, std::string host, std::uint16_t port,
                                                        server_options options, tls_options tls) {
-  return detail::serve<asio::ip::tcp, tls_stream>(std::move(callback), std::move(options),
+  return detail::serve<net::ip::tcp, tls_stream>(std::move(callback), std::move(options),
                                                   detail::listen_hosts{{std::move(host)}, port},
-                                                  detail::tls_acceptor<asio::ip::tcp::socket>(std::move(tls)));
+                                                  detail::tls_acceptor<net::ip::tcp::socket>(std::move(tls)));
 }
 
 /// Starts a TLS server on a listening socket made elsewhere (see
 /// listening_socket and the plain start_server on one); each connection's
 /// handshake is as above. Throws as both.
 template <class Callback>
-[[nodiscard]] asio::awaitable<tls_server> start_server(Callback callback, listening_socket socket,
+[[nodiscard]] net::awaitable<tls_server> start_server(Callback callback, listening_socket socket,
                                                        server_options options, tls_options tls) {
-  return detail::serve<asio::ip::tcp, tls_stream>(std::move(callback), std::move(options),
+  return detail::serve<net::ip::tcp, tls_stream>(std::move(callback), std::move(options),
                                                   detail::listen_adopted{socket},
-                                                  detail::tls_acceptor<asio::ip::tcp::socket>(std::move(tls)));
+                                                  detail::tls_acceptor<net::ip::tcp::socket>(std::move(tls)));
 }
 
-#if defined(ASIO_HAS_LOCAL_SOCKETS)
+#if defined(COSTREAM_HAS_LOCAL_SOCKETS)
 
 namespace detail {
 
-inline asio::awaitable<unix_tls_connection> open_unix_tls(std::string path, unix_connection_options options,
+inline net::awaitable<unix_tls_connection> open_unix_tls(std::string path, unix_connection_options options,
                                                           shared_tls_options tls) {
-  asio::local::stream_protocol::socket socket(co_await asio::this_coro::executor);
-  co_await socket.async_connect(asio::local::stream_protocol::endpoint(path), asio::use_awaitable);
+  net::local::stream_protocol::socket socket(co_await net::this_coro::executor);
+  co_await socket.async_connect(net::local::stream_protocol::endpoint(path), net::use_awaitable);
   const std::string no_hostname;
   auto protocol = co_await tls_protocol(std::move(socket), tls_role::client, *tls, no_hostname, options.limit);
   co_return connection_of(protocol);
@@ -496,7 +493,7 @@ inline asio::awaitable<unix_tls_connection> open_unix_tls(std::string path, unix
 /// client. There is no host name: with verify_peer (the default) set
 /// tls.server_hostname to the name the server's certificate must carry.
 /// Throws as open_unix_connection and the TLS open_connection.
-[[nodiscard]] inline asio::awaitable<unix_tls_connection> open_unix_connection(std::string path,
+[[nodiscard]] inline net::awaitable<unix_tls_connection> open_unix_connection(std::string path,
                                                                                unix_connection_options options,
                                                                                tls_options tls) {
   return detail::open_unix_tls(std::move(path), options, std::make_shared<const tls_options>(std::move(tls)));
@@ -505,21 +502,21 @@ inline asio::awaitable<unix_tls_connection> open_unix_tls(std::string path, unix
 /// Starts a TLS server on the Unix socket at `path`, as start_unix_server
 /// does, with each connection's handshake as in the TLS start_server.
 template <class Callback>
-[[nodiscard]] asio::awaitable<unix_tls_server> start_unix_server(Callback callback, std::string path,
+[[nodiscard]] net::awaitable<unix_tls_server> start_unix_server(Callback callback, std::string path,
                                                                  unix_server_options options, tls_options tls) {
-  return detail::serve<asio::local::stream_protocol, unix_tls_stream>(
+  return detail::serve<net::local::stream_protocol, unix_tls_stream>(
       std::move(callback), std::move(options), detail::listen_unix_path{std::move(path)},
-      detail::tls_acceptor<asio::local::stream_protocol::socket>(std::move(tls)));
+      detail::tls_acceptor<net::local::stream_protocol::socket>(std::move(tls)));
 }
 
 /// Starts a TLS server on a listening Unix socket made elsewhere (see
 /// listening_socket and the plain start_unix_server on one).
 template <class Callback>
-[[nodiscard]] asio::awaitable<unix_tls_server> start_unix_server(Callback callback, listening_socket socket,
+[[nodiscard]] net::awaitable<unix_tls_server> start_unix_server(Callback callback, listening_socket socket,
                                                                  unix_server_options options, tls_options tls) {
-  return detail::serve<asio::local::stream_protocol, unix_tls_stream>(
+  return detail::serve<net::local::stream_protocol, unix_tls_stream>(
       std::move(callback), std::move(options), detail::listen_adopted{socket},
-      detail::tls_acceptor<asio::local::stream_protocol::socket>(std::move(tls)));
+      detail::tls_acceptor<net::local::stream_protocol::socket>(std::move(tls)));
 }
 
 #endif
@@ -529,7 +526,7 @@ template <class Callback>
 namespace detail {
 
 template <class Socket>
-asio::awaitable<basic_connection<asio::ssl::stream<Socket>>> upgrade_to_tls(basic_stream_reader<Socket> reader,
+net::awaitable<basic_connection<net::ssl::stream<Socket>>> upgrade_to_tls(basic_stream_reader<Socket> reader,
                                                                              basic_stream_writer<Socket> writer,
                                                                              shared_tls_options tls, tls_role role) {
   auto& protocol = writer.protocol();
@@ -549,8 +546,8 @@ asio::awaitable<basic_connection<asio::ssl::stream<Socket>>> upgrade_to_tls(basi
 
   std::string buffered(reader.buffered());
   std::string peer_address;
-  if constexpr (std::is_same_v<Socket, asio::ip::tcp::socket>) {
-    asio::error_code ec;
+  if constexpr (std::is_same_v<Socket, net::ip::tcp::socket>) {
+    error_code ec;
     auto endpoint = protocol.stream().remote_endpoint(ec);
     if (!ec) peer_address = endpoint.address().to_string();
   }
@@ -592,7 +589,7 @@ asio::awaitable<basic_connection<asio::ssl::stream<Socket>>> upgrade_to_tls(basi
 /// connection is lost while flushing, and what the TLS open_connection's
 /// handshake throws.
 template <class Socket>
-[[nodiscard]] asio::awaitable<basic_connection<asio::ssl::stream<Socket>>> start_tls(
+[[nodiscard]] net::awaitable<basic_connection<net::ssl::stream<Socket>>> start_tls(
     basic_stream_reader<Socket> reader, basic_stream_writer<Socket> writer, tls_options tls,
     tls_role role = tls_role::client) {
   return detail::upgrade_to_tls(std::move(reader), std::move(writer),

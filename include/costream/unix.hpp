@@ -3,16 +3,14 @@
 #ifndef COSTREAM_UNIX_HPP
 #define COSTREAM_UNIX_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/connection.hpp>
 #include <costream/server.hpp>
 #include <costream/server_options.hpp>
 #include <costream/start_server.hpp>
 
-#include <asio/local/stream_protocol.hpp>
-#include <asio/this_coro.hpp>
-
-#if !defined(ASIO_HAS_LOCAL_SOCKETS)
+#if !defined(COSTREAM_HAS_LOCAL_SOCKETS)
 #error "costream/unix.hpp needs Asio's local (Unix domain) sockets"
 #endif
 
@@ -27,10 +25,10 @@
 
 namespace costream {
 
-using unix_stream_reader = basic_stream_reader<asio::local::stream_protocol::socket>;
-using unix_stream_writer = basic_stream_writer<asio::local::stream_protocol::socket>;
-using unix_connection = basic_connection<asio::local::stream_protocol::socket>;
-using unix_server = basic_server<asio::local::stream_protocol>;
+using unix_stream_reader = basic_stream_reader<net::local::stream_protocol::socket>;
+using unix_stream_writer = basic_stream_writer<net::local::stream_protocol::socket>;
+using unix_connection = basic_connection<net::local::stream_protocol::socket>;
+using unix_server = basic_server<net::local::stream_protocol>;
 
 struct unix_connection_options {
   /// The reader's limit (see basic_stream_reader::limit).
@@ -48,11 +46,11 @@ struct listen_unix_path {
   std::string path;
 
   template <class State>
-  asio::awaitable<void> operator()(State& state) const {
+  net::awaitable<void> operator()(State& state) const {
     const bool file = !is_abstract_path(path);
     struct stat before {};
     if (file && ::stat(path.c_str(), &before) == 0 && S_ISSOCK(before.st_mode)) ::unlink(path.c_str());
-    state.listen(asio::local::stream_protocol::endpoint(path));
+    state.listen(net::local::stream_protocol::endpoint(path));
 
     struct stat created {};
     if (file && state.options().cleanup_socket && ::stat(path.c_str(), &created) == 0) {
@@ -73,10 +71,10 @@ struct listen_unix_path {
 ///
 /// Throws std::system_error (e.g. no_such_file_or_directory,
 /// connection_refused); operation_aborted when cancelled.
-[[nodiscard]] inline asio::awaitable<unix_connection> open_unix_connection(std::string path,
+[[nodiscard]] inline net::awaitable<unix_connection> open_unix_connection(std::string path,
                                                                            unix_connection_options options = {}) {
-  asio::local::stream_protocol::socket socket(co_await asio::this_coro::executor);
-  co_await socket.async_connect(asio::local::stream_protocol::endpoint(path), asio::use_awaitable);
+  net::local::stream_protocol::socket socket(co_await net::this_coro::executor);
+  co_await socket.async_connect(net::local::stream_protocol::endpoint(path), net::use_awaitable);
   co_return make_connection(std::move(socket), options.limit);
 }
 
@@ -91,9 +89,9 @@ struct listen_unix_path {
 ///
 /// Throws std::system_error when binding fails.
 template <class Callback>
-[[nodiscard]] asio::awaitable<unix_server> start_unix_server(Callback callback, std::string path,
+[[nodiscard]] net::awaitable<unix_server> start_unix_server(Callback callback, std::string path,
                                                              unix_server_options options = {}) {
-  return detail::serve<asio::local::stream_protocol>(std::move(callback), std::move(options),
+  return detail::serve<net::local::stream_protocol>(std::move(callback), std::move(options),
                                                      detail::listen_unix_path{std::move(path)});
 }
 
@@ -107,9 +105,9 @@ template <class Callback>
 /// socket, std::system_error when Asio cannot use it or it cannot listen;
 /// the descriptor then stays open.
 template <class Callback>
-[[nodiscard]] asio::awaitable<unix_server> start_unix_server(Callback callback, listening_socket socket,
+[[nodiscard]] net::awaitable<unix_server> start_unix_server(Callback callback, listening_socket socket,
                                                              unix_server_options options = {}) {
-  return detail::serve<asio::local::stream_protocol>(std::move(callback), std::move(options),
+  return detail::serve<net::local::stream_protocol>(std::move(callback), std::move(options),
                                                      detail::listen_adopted{socket});
 }
 

@@ -3,6 +3,7 @@
 #ifndef COSTREAM_WITH_ERROR_CODE_HPP
 #define COSTREAM_WITH_ERROR_CODE_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 
 #include <new>
@@ -36,11 +37,11 @@ namespace costream {
 ///
 /// Example:
 ///
-///     std::error_code ec;
+///     costream::error_code ec;
 ///     auto conn = co_await costream::with_error_code(costream::open_connection(host, port), ec);
 ///     if (!conn) log("connect failed: " + ec.message());
 template <class T>
-[[nodiscard]] asio::awaitable<std::optional<T>> with_error_code(asio::awaitable<T> op, std::error_code& ec) {
+[[nodiscard]] net::awaitable<std::optional<T>> with_error_code(net::awaitable<T> op, error_code& ec) {
   ec.clear();
   try {
     co_return co_await std::move(op);
@@ -56,7 +57,7 @@ template <class T>
 
 /// The form for operations that return nothing (drain, wait_closed,
 /// serve_forever): sets `ec` instead of throwing.
-[[nodiscard]] inline asio::awaitable<void> with_error_code(asio::awaitable<void> op, std::error_code& ec) {
+[[nodiscard]] inline net::awaitable<void> with_error_code(net::awaitable<void> op, error_code& ec) {
   ec.clear();
   try {
     co_await std::move(op);

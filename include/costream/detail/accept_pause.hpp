@@ -3,11 +3,9 @@
 #ifndef COSTREAM_DETAIL_ACCEPT_PAUSE_HPP
 #define COSTREAM_DETAIL_ACCEPT_PAUSE_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/error.hpp>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -23,7 +21,7 @@ namespace costream::detail {
 // ENOBUFS, ENOMEM): accepting pauses and resumes, as asyncio's does, instead
 // of stopping the server. Compared by errno: Asio's system errors do not
 // compare equal to std::errc (see system_errno).
-inline bool resource_exhausted(const std::error_code& ec) {
+inline bool resource_exhausted(const error_code& ec) {
   const int e = system_errno(ec);
   return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
@@ -51,7 +49,7 @@ class accept_pause {
   }
 
   /// Waits `pause`, or until cancel().
-  asio::awaitable<void> wait(const asio::any_io_executor& executor, std::chrono::milliseconds pause) {
+  net::awaitable<void> wait(const net::any_io_executor& executor, std::chrono::milliseconds pause) {
     if (!timer_) timer_.emplace(executor);
     timer_->expires_after(pause);
     auto [ec] = co_await timer_->async_wait(compat::use_tuple);
@@ -64,7 +62,7 @@ class accept_pause {
 
  private:
   std::chrono::milliseconds last_{0};
-  std::optional<asio::steady_timer> timer_;  // made at the first pause
+  std::optional<net::steady_timer> timer_;  // made at the first pause
 };
 
 /// Reports of an exhausted resource, at most one per

@@ -3,18 +3,8 @@
 #ifndef COSTREAM_DETAIL_DATA_WAITER_HPP
 #define COSTREAM_DETAIL_DATA_WAITER_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/associated_cancellation_slot.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/async_result.hpp>
-#include <asio/cancellation_type.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
-#include <asio/executor_work_guard.hpp>
-#include <asio/post.hpp>
-#include <asio/recycling_allocator.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -52,21 +42,21 @@ class data_waiter {
   /// or operation_aborted when cancelled. Not a coroutine: the caller's
   /// co_await is the only frame.
   /// `executor`: where to complete if the awaiting coroutine names none.
-  asio::awaitable<std::tuple<std::error_code>> wait(const asio::any_io_executor& executor) {
-    return asio::async_initiate<decltype(compat::use_tuple), void(std::error_code)>(
+  net::awaitable<std::tuple<error_code>> wait(const net::any_io_executor& executor) {
+    return net::async_initiate<decltype(compat::use_tuple), void(error_code)>(
         [this, executor](auto handler) { start(std::move(handler), executor); }, compat::use_tuple);
   }
 
   /// Completes the waiting operation, if any, with `ec`: inline when called
   /// on the waiter's executor, else dispatched to it. Call it last: the
   /// waiting coroutine may run before it returns.
-  void notify(std::error_code ec = {}) {
+  void notify(error_code ec = {}) {
     if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(ec, false);
   }
 
   /// As notify(), but the waiting coroutine resumes later, never inside
   /// this call (for wake-ups that come from user code).
-  void notify_later(std::error_code ec = {}) {
+  void notify_later(error_code ec = {}) {
     if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(ec, true);
   }
 
@@ -77,7 +67,7 @@ class data_waiter {
 
  private:
   struct pending {
-    virtual void complete(std::error_code ec, bool post) = 0;
+    virtual void complete(error_code ec, bool post) = 0;
     virtual void destroy() noexcept = 0;
 
    protected:
@@ -86,23 +76,23 @@ class data_waiter {
 
   template <class Handler>
   struct pending_handler final : pending {
-    using executor_type = asio::associated_executor_t<Handler, asio::any_io_executor>;
+    using executor_type = net::associated_executor_t<Handler, net::any_io_executor>;
 
-    pending_handler(Handler h, const asio::any_io_executor& fallback)
-        : handler(std::move(h)), work(asio::get_associated_executor(handler, fallback)) {}
+    pending_handler(Handler h, const net::any_io_executor& fallback)
+        : handler(std::move(h)), work(net::get_associated_executor(handler, fallback)) {}
 
     // The cancellation handler installed in start() stays in the slot: the
     // awaiting coroutine clears its slot when it resumes (and it may be the
     // one running now), and it only acts while its operation is pending_.
-    void complete(std::error_code ec, bool post) override {
+    void complete(error_code ec, bool post) override {
       Handler h = std::move(handler);
       executor_type executor = work.get_executor();
       delete this;
       auto resume = [h = std::move(h), ec]() mutable { std::move(h)(ec); };
       if (post) {
-        asio::post(executor, std::move(resume));
+        net::post(executor, std::move(resume));
       } else {
-        asio::dispatch(executor, std::move(resume));
+        net::dispatch(executor, std::move(resume));
       }
     }
 
@@ -112,26 +102,26 @@ class data_waiter {
     // per-thread cache of small blocks rather than from malloc.
     static void* operator new(std::size_t size) { return allocator().allocate(size); }
     static void operator delete(void* p, std::size_t size) noexcept { allocator().deallocate(static_cast<unsigned char*>(p), size); }
-    static asio::recycling_allocator<unsigned char> allocator() noexcept { return {}; }
+    static net::recycling_allocator<unsigned char> allocator() noexcept { return {}; }
 
     Handler handler;
-    asio::executor_work_guard<executor_type> work;  // the wait is outstanding work
+    net::executor_work_guard<executor_type> work;  // the wait is outstanding work
   };
 
   template <class Handler>
-  void start(Handler handler, const asio::any_io_executor& executor) {
-    auto slot = asio::get_associated_cancellation_slot(handler);
+  void start(Handler handler, const net::any_io_executor& executor) {
+    auto slot = net::get_associated_cancellation_slot(handler);
     // A second waiter is a caller's bug (reader_core reports concurrent_read
     // before it gets here); complete the old one rather than lose it.
-    if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(asio::error::operation_aborted, true);
+    if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(net::error::operation_aborted, true);
     pending_ = new pending_handler<Handler>(std::move(handler), executor);
     // The generation, not the operation's address, names the wait a
     // cancellation handler belongs to: a later wait may reuse the address.
     const std::uint64_t generation = ++generation_;
     if (slot.is_connected()) {
-      slot.assign([this, generation](asio::cancellation_type type) {
-        if (type != asio::cancellation_type::none && pending_ != nullptr && generation_ == generation)
-          std::exchange(pending_, nullptr)->complete(asio::error::operation_aborted, true);
+      slot.assign([this, generation](net::cancellation_type type) {
+        if (type != net::cancellation_type::none && pending_ != nullptr && generation_ == generation)
+          std::exchange(pending_, nullptr)->complete(net::error::operation_aborted, true);
       });
     }
   }

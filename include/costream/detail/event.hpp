@@ -3,11 +3,8 @@
 #ifndef COSTREAM_DETAIL_EVENT_HPP
 #define COSTREAM_DETAIL_EVENT_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/error.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <system_error>
@@ -28,8 +25,8 @@ namespace costream::detail {
 /// when the io_context runs on several threads).
 class event {
  public:
-  explicit event(const asio::any_io_executor& executor)
-      : timer_(executor, asio::steady_timer::time_point::max()) {}
+  explicit event(const net::any_io_executor& executor)
+      : timer_(executor, net::steady_timer::time_point::max()) {}
 
   /// Wakes every current waiter.
   void notify_all() {
@@ -39,7 +36,7 @@ class event {
 
   /// Completes with no error once notify_all() is called, or with
   /// operation_aborted if this wait is cancelled first.
-  asio::awaitable<std::error_code> wait() {
+  net::awaitable<error_code> wait() {
     const std::uint64_t generation = generation_;
     try {
       auto [ec] = co_await timer_.async_wait(compat::use_tuple);
@@ -49,12 +46,12 @@ class event {
       // was already cancelled.
       co_return e.code();
     }
-    if (generation != generation_) co_return std::error_code{};
-    co_return std::error_code(asio::error::operation_aborted);
+    if (generation != generation_) co_return error_code{};
+    co_return error_code(net::error::operation_aborted);
   }
 
  private:
-  asio::steady_timer timer_;
+  net::steady_timer timer_;
   std::uint64_t generation_ = 0;
 };
 

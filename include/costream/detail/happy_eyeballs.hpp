@@ -3,14 +3,10 @@
 #ifndef COSTREAM_DETAIL_HAPPY_EYEBALLS_HPP
 #define COSTREAM_DETAIL_HAPPY_EYEBALLS_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/connect_error.hpp>
 #include <costream/detail/event.hpp>
-
-#include <asio/error.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -24,11 +20,11 @@ namespace costream::detail {
 /// Reorders addresses so that families alternate, starting with the first
 /// address's family; `first_family_count` addresses of that family lead
 /// (asyncio's interleave; RFC 8305 section 4). 0 keeps the order.
-inline std::vector<asio::ip::tcp::endpoint> interleave_families(std::vector<asio::ip::tcp::endpoint> endpoints,
+inline std::vector<net::ip::tcp::endpoint> interleave_families(std::vector<net::ip::tcp::endpoint> endpoints,
                                                                 std::size_t first_family_count) {
   if (first_family_count == 0 || endpoints.empty()) return endpoints;
   const bool first_v6 = endpoints.front().address().is_v6();
-  std::vector<asio::ip::tcp::endpoint> first, other, result;
+  std::vector<net::ip::tcp::endpoint> first, other, result;
   for (auto& e : endpoints) (e.address().is_v6() == first_v6 ? first : other).push_back(e);
   std::size_t i = 0, j = 0;
   for (; i < first.size() && i < first_family_count; ++i) result.push_back(first[i]);
@@ -43,11 +39,11 @@ inline std::vector<asio::ip::tcp::endpoint> interleave_families(std::vector<asio
 // local to the coroutine: g++ 12 crashes mangling local classes in coroutines
 // when the header is precompiled.
 struct connect_race {
-  explicit connect_race(const asio::any_io_executor& ex) : changed(ex), timer(ex) {}
+  explicit connect_race(const net::any_io_executor& ex) : changed(ex), timer(ex) {}
   event changed;  // an attempt ended or the delay passed
-  asio::steady_timer timer;
-  std::vector<std::shared_ptr<asio::ip::tcp::socket>> attempts;
-  std::optional<asio::ip::tcp::socket> winner;
+  net::steady_timer timer;
+  std::vector<std::shared_ptr<net::ip::tcp::socket>> attempts;
+  std::optional<net::ip::tcp::socket> winner;
   // One entry per attempt started, in that order; its code is set when the
   // attempt fails (an attempt cut short by operation_aborted keeps none).
   std::vector<connect_error::attempt> tried;
@@ -66,11 +62,11 @@ struct connect_race {
 /// std::system_error host_not_found when there was no endpoint to try;
 /// operation_aborted when cancelled (with_timeout turns that into timed_out).
 template <class Prepare>
-asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::tcp::endpoint> endpoints,
+net::awaitable<net::ip::tcp::socket> connect_staggered(std::vector<net::ip::tcp::endpoint> endpoints,
                                                          std::chrono::steady_clock::duration delay,
                                                          Prepare prepare) {
-  using asio::ip::tcp;
-  auto executor = co_await asio::this_coro::executor;
+  using net::ip::tcp;
+  auto executor = co_await net::this_coro::executor;
   auto state = std::make_shared<connect_race>(executor);
   std::size_t next = 0;
 
@@ -80,18 +76,18 @@ asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::t
       const std::size_t index = state->tried.size();
       state->tried.push_back({endpoint, {}});
       auto socket = std::make_shared<tcp::socket>(executor);
-      std::error_code ec = prepare(*socket, endpoint);
+      error_code ec = prepare(*socket, endpoint);
       if (ec) {
         state->tried[index].code = ec;
         continue;
       }
       ++state->pending;
       state->attempts.push_back(socket);
-      socket->async_connect(endpoint, [state, socket, index](std::error_code ec2) {
+      socket->async_connect(endpoint, [state, socket, index](error_code ec2) {
         --state->pending;
         if (!ec2 && !state->winner) {
           state->winner.emplace(std::move(*socket));
-        } else if (ec2 && ec2 != asio::error::operation_aborted) {
+        } else if (ec2 && ec2 != net::error::operation_aborted) {
           state->tried[index].code = ec2;
         }
         state->changed.notify_all();
@@ -99,7 +95,7 @@ asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::t
       state->delay_passed = false;
       if (delay != std::chrono::steady_clock::duration::max()) {
         state->timer.expires_after(delay);
-        state->timer.async_wait([state](std::error_code ec2) {
+        state->timer.async_wait([state](error_code ec2) {
           if (!ec2) {
             state->delay_passed = true;
             state->changed.notify_all();
@@ -113,13 +109,13 @@ asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::t
   auto cleanup = [&] {
     state->timer.cancel();
     for (auto& s : state->attempts) {
-      std::error_code ignored;
+      error_code ignored;
       s->close(ignored);
     }
   };
 
   start_next();
-  std::error_code wait_ec;
+  error_code wait_ec;
   while (!state->winner && (state->pending != 0 || next < endpoints.size())) {
     // Once the last attempt has started, a passed delay has nothing left to
     // start: wait for the pending attempts (looping here would never yield).
@@ -133,7 +129,7 @@ asio::awaitable<asio::ip::tcp::socket> connect_staggered(std::vector<asio::ip::t
   cleanup();
   if (wait_ec) throw std::system_error(wait_ec, "open_connection");
   if (!state->winner) {
-    if (state->tried.empty()) throw std::system_error(asio::error::host_not_found, "open_connection");
+    if (state->tried.empty()) throw std::system_error(net::error::host_not_found, "open_connection");
     // No attempt is pending, so every one has its code. Copied: the closed
     // sockets' handlers still hold the state.
     throw connect_error(state->tried);

@@ -3,12 +3,9 @@
 #ifndef COSTREAM_DETAIL_LISTENER_HPP
 #define COSTREAM_DETAIL_LISTENER_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/server_options.hpp>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/error.hpp>
-#include <asio/socket_base.hpp>
 
 #include <stdexcept>
 #include <system_error>
@@ -19,7 +16,7 @@ namespace costream::detail {
 /// it to `endpoint` and listens. Throws std::system_error (e.g.
 /// address_in_use).
 template <class Acceptor, class Options>
-Acceptor open_listener(const asio::any_io_executor& executor, const typename Acceptor::endpoint_type& endpoint,
+Acceptor open_listener(const net::any_io_executor& executor, const typename Acceptor::endpoint_type& endpoint,
                        const Options& options) {
   Acceptor acceptor(executor);
   acceptor.open(endpoint.protocol());
@@ -46,7 +43,7 @@ bool family_fits(int family) {
 /// throws for a descriptor it cannot use (bad_descriptor); either way the
 /// descriptor is left open.
 template <class Acceptor>
-Acceptor adopt_listener(const asio::any_io_executor& executor, typename Acceptor::native_handle_type handle,
+Acceptor adopt_listener(const net::any_io_executor& executor, typename Acceptor::native_handle_type handle,
                         int backlog) {
   using protocol_type = typename Acceptor::protocol_type;
   protocol_type protocol = [] {
@@ -69,19 +66,19 @@ Acceptor adopt_listener(const asio::any_io_executor& executor, typename Acceptor
         acceptor.assign(endpoint.protocol(), handle);
       }
     }
-    asio::detail::socket_option::integer<SOL_SOCKET, SO_TYPE> type;
+    net::detail::socket_option::integer<SOL_SOCKET, SO_TYPE> type;
     acceptor.get_option(type);
     if (type.value() != SOCK_STREAM)
       throw std::invalid_argument("costream: start_server: the adopted socket is not a stream socket");
     bool listening = false;
 #if defined(SO_ACCEPTCONN)
-    asio::detail::socket_option::boolean<SOL_SOCKET, SO_ACCEPTCONN> accepting;
+    net::detail::socket_option::boolean<SOL_SOCKET, SO_ACCEPTCONN> accepting;
     acceptor.get_option(accepting);
     listening = accepting.value();
 #endif
     if (!listening) acceptor.listen(backlog);
   } catch (...) {
-    std::error_code ignored;
+    error_code ignored;
     if (acceptor.is_open()) acceptor.release(ignored);  // the descriptor stays the caller's
     throw;
   }

@@ -3,8 +3,7 @@
 #ifndef COSTREAM_DETAIL_READ_COMPLETION_HPP
 #define COSTREAM_DETAIL_READ_COMPLETION_HPP
 
-#include <asio/error.hpp>
-
+#include <costream/net.hpp>
 #include <cstddef>
 #include <memory>
 #include <utility>
@@ -30,7 +29,7 @@ class read_completion {
     if (owner_) owner_->reader().drop_waiter();
   }
 
-  void operator()(const asio::error_code& ec, std::size_t n) {
+  void operator()(const error_code& ec, std::size_t n) {
     std::shared_ptr<Owner> owner = std::move(owner_);
     auto& transport = owner->transport();
     transport.on_read(std::move(owner), ec, n);

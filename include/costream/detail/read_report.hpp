@@ -3,6 +3,7 @@
 #ifndef COSTREAM_DETAIL_READ_REPORT_HPP
 #define COSTREAM_DETAIL_READ_REPORT_HPP
 
+#include <costream/net.hpp>
 #include <costream/detail/reader_core.hpp>
 #include <costream/error.hpp>
 
@@ -18,13 +19,13 @@ namespace costream::detail {
 /// error_code (the no-throw form). Both forms run the same code; only
 /// finish_read differs.
 struct read_report {
-  std::error_code* ec = nullptr;
+  error_code* ec = nullptr;
   std::size_t* consumed = nullptr;
 };
 
 /// What a read found besides its data.
 struct read_status {
-  std::error_code ec;
+  error_code ec;
   std::size_t consumed = 0;                // limit_overrun / line_too_long
   std::optional<std::size_t> expected;     // incomplete_read
   bool stored = false;                     // ec comes from the reader's stored exception

@@ -3,15 +3,12 @@
 #ifndef COSTREAM_DETAIL_READER_CORE_HPP
 #define COSTREAM_DETAIL_READER_CORE_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/detail/byte_buffer.hpp>
 #include <costream/detail/data_waiter.hpp>
 #include <costream/detail/event.hpp>
 #include <costream/error.hpp>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/error.hpp>
-#include <asio/this_coro.hpp>
 
 #include <cstddef>
 #include <exception>
@@ -51,7 +48,7 @@ class reader_transport {
 /// has to wait or the reads have brought the buffer down to the limit.
 class reader_core : public std::enable_shared_from_this<reader_core> {
  public:
-  reader_core(const asio::any_io_executor& executor, std::size_t limit)
+  reader_core(const net::any_io_executor& executor, std::size_t limit)
       : executor_(executor), limit_(limit) {
     if (limit == 0) throw std::invalid_argument("costream: the limit must be greater than zero");
   }
@@ -59,7 +56,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   reader_core(const reader_core&) = delete;
   reader_core& operator=(const reader_core&) = delete;
 
-  const asio::any_io_executor& executor() const noexcept { return executor_; }
+  const net::any_io_executor& executor() const noexcept { return executor_; }
   std::size_t limit() const noexcept { return limit_; }
   byte_buffer& buffer() noexcept { return buffer_; }
   const byte_buffer& buffer() const noexcept { return buffer_; }
@@ -91,7 +88,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   }
 
   /// The stored exception as an error code, for the no-throw forms.
-  std::error_code exception_code() const noexcept { return exception_code_; }
+  error_code exception_code() const noexcept { return exception_code_; }
 
   void feed_data(std::string_view bytes) {
     if (eof_) throw std::system_error(make_error_code(errc::feed_after_eof));
@@ -130,7 +127,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     wake_waiter();
   }
 
-  void set_error(std::error_code ec) {
+  void set_error(error_code ec) {
     set_exception(std::make_exception_ptr(std::system_error(ec)));
   }
 
@@ -150,7 +147,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   /// (no reference count is touched per read); from its first wait on,
   /// `keep` (in the read's frame) owns the connection, so the read can
   /// finish even if every handle went away meanwhile.
-  static asio::awaitable<std::tuple<std::error_code>> wait_for_data(reader_core* self, std::shared_ptr<void>& keep) {
+  static net::awaitable<std::tuple<error_code>> wait_for_data(reader_core* self, std::shared_ptr<void>& keep) {
     // Not a coroutine: the awaited wait is the only frame (an idle
     // connection holds it for as long as it idles).
     if (self->waiting()) return ready(make_error_code(errc::concurrent_read));
@@ -171,9 +168,9 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   /// A wait's outcome as the read must see it: operation_aborted if the
   /// coroutine was cancelled, even when data came at the same moment
   /// (whoever cancelled has given up on this read). `state` is the waiting
-  /// coroutine's (co_await asio::this_coro::cancellation_state).
-  static std::error_code after_wait(std::error_code ec, const asio::cancellation_state& state) noexcept {
-    if (!ec && cancelled(state)) return asio::error::operation_aborted;
+  /// coroutine's (co_await costream::net::this_coro::cancellation_state).
+  static error_code after_wait(error_code ec, const net::cancellation_state& state) noexcept {
+    if (!ec && cancelled(state)) return net::error::operation_aborted;
     return ec;
   }
 
@@ -199,9 +196,9 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   /// cancelled reports success, but whoever cancelled has given up on this
   /// read, so it must not consume anything now. The data stays for the next
   /// read. `state` is the waiting coroutine's
-  /// (co_await asio::this_coro::cancellation_state).
-  static bool cancelled(const asio::cancellation_state& state) noexcept {
-    return state.cancelled() != asio::cancellation_type::none;
+  /// (co_await costream::net::this_coro::cancellation_state).
+  static bool cancelled(const net::cancellation_state& state) noexcept {
+    return state.cancelled() != net::cancellation_type::none;
   }
 
  private:
@@ -217,13 +214,13 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     }
   }
 
-  static asio::awaitable<std::tuple<std::error_code>> ready(std::error_code ec) { co_return std::tuple(ec); }
+  static net::awaitable<std::tuple<error_code>> ready(error_code ec) { co_return std::tuple(ec); }
 
   // The wait of a reader fed by hand: until feed_data, feed_eof or
   // set_exception (or a cancellation).
-  asio::awaitable<std::tuple<std::error_code>> wait_fed() {
+  net::awaitable<std::tuple<error_code>> wait_fed() {
     const wait_scope waiting(*this);
-    std::error_code ec;
+    error_code ec;
     try {
       if (!event_) event_ = std::make_unique<event>(executor_);
       ec = co_await event_->wait();
@@ -240,13 +237,13 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     waiter_.notify_later();
   }
 
-  asio::any_io_executor executor_;
+  net::any_io_executor executor_;
   std::size_t limit_;
   byte_buffer buffer_;
   bool eof_ = false;
   bool waiting_ = false;  // a read waits (a wait_scope is alive)
   std::exception_ptr exception_;
-  std::error_code exception_code_;
+  error_code exception_code_;
   bool reading_paused_ = false;  // the transport stopped reading (over 2 x limit buffered)
   reader_transport* transport_ = nullptr;
   data_waiter waiter_;            // the waiting read of a connected reader

@@ -3,11 +3,8 @@
 #ifndef COSTREAM_DETAIL_SERVER_CONNECTION_HPP
 #define COSTREAM_DETAIL_SERVER_CONNECTION_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
-
-#include <asio/any_io_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/cancellation_type.hpp>
 
 #include <memory>
 #include <utility>
@@ -32,14 +29,14 @@ class server_connection {
  public:
   using protocol_type = typename Owner::protocol_type;
 
-  server_connection(std::shared_ptr<Owner> owner, asio::any_io_executor executor) noexcept
+  server_connection(std::shared_ptr<Owner> owner, net::any_io_executor executor) noexcept
       : owner_(std::move(owner)), executor_(std::move(executor)) {}
   server_connection(const server_connection&) = delete;
   server_connection& operator=(const server_connection&) = delete;
   ~server_connection() { owner_->connection_gone(); }
 
   /// The connection's executor (its strand).
-  const asio::any_io_executor& executor() const noexcept { return executor_; }
+  const net::any_io_executor& executor() const noexcept { return executor_; }
 
   /// The connection is ready (accepted, upgraded): close() and abort() go to
   /// its protocol from now on, which keeps `self` until it is lost.
@@ -63,7 +60,7 @@ class server_connection {
   }
 
   /// Cancels the upgrade while it runs: bound to the upgrading coroutine.
-  asio::cancellation_slot upgrade_slot() noexcept { return upgrade_signal_.slot(); }
+  net::cancellation_slot upgrade_slot() noexcept { return upgrade_signal_.slot(); }
   /// The upgrade was cancelled by close() or abort(): its failure is no
   /// error to report.
   bool upgrade_stopped() const noexcept { return upgrade_stopped_; }
@@ -72,13 +69,13 @@ class server_connection {
   void stop_upgrade() {
     if (!upgrading_ || upgrade_stopped_) return;
     upgrade_stopped_ = true;
-    upgrade_signal_.emit(asio::cancellation_type::terminal);
+    upgrade_signal_.emit(net::cancellation_type::terminal);
   }
 
   std::shared_ptr<Owner> owner_;
-  asio::any_io_executor executor_;
+  net::any_io_executor executor_;
   std::weak_ptr<protocol_type> protocol_;  // set by attach()
-  asio::cancellation_signal upgrade_signal_;
+  net::cancellation_signal upgrade_signal_;
   bool upgrading_ = true;  // until attach(): close and abort cancel the upgrade
   bool upgrade_stopped_ = false;
 };

@@ -3,6 +3,7 @@
 #ifndef COSTREAM_DETAIL_SERVER_STATE_HPP
 #define COSTREAM_DETAIL_SERVER_STATE_HPP
 
+#include <costream/net.hpp>
 #include <costream/compat.hpp>
 #include <costream/connection.hpp>
 #include <costream/detail/accept_pause.hpp>
@@ -10,14 +11,6 @@
 #include <costream/detail/listener.hpp>
 #include <costream/detail/server_connection.hpp>
 #include <costream/server_options.hpp>
-
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
-#include <asio/post.hpp>
-#include <asio/strand.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -72,15 +65,15 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   using writer_type = basic_stream_writer<Stream>;
   using protocol_type = basic_stream_protocol<Stream>;
   using connection_type = server_connection<server_state>;
-  using callback_type = std::function<asio::awaitable<void>(reader_type, writer_type)>;
+  using callback_type = std::function<net::awaitable<void>(reader_type, writer_type)>;
   /// Makes a connection's protocol of an accepted socket (given the
   /// readers' limit); required when Stream is not the socket.
-  using upgrade_type = std::function<asio::awaitable<std::shared_ptr<protocol_type>>(socket_type, std::size_t)>;
+  using upgrade_type = std::function<net::awaitable<std::shared_ptr<protocol_type>>(socket_type, std::size_t)>;
 
-  server_state(const asio::any_io_executor& executor, callback_type callback, options_type options,
+  server_state(const net::any_io_executor& executor, callback_type callback, options_type options,
                upgrade_type upgrade = {})
       : executor_(executor),
-        strand_(asio::make_strand(executor)),
+        strand_(net::make_strand(executor)),
         callback_(std::move(callback)),
         options_(std::move(options)),
         upgrade_(std::move(upgrade)),
@@ -89,7 +82,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       throw std::invalid_argument("costream: a server of layered streams needs an upgrade");
   }
 
-  const asio::any_io_executor& strand() const noexcept { return strand_; }
+  const net::any_io_executor& strand() const noexcept { return strand_; }
   const options_type& options() const noexcept { return options_; }
   const std::vector<endpoint_type>& endpoints() const noexcept { return endpoints_; }
   bool is_serving() const noexcept { return serving_.load(); }
@@ -113,7 +106,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   void start_serving() {
     if (serving_.exchange(true) || closed_) return;
     for (std::size_t i = 0; i < listeners_.size(); ++i)
-      asio::co_spawn(strand_, accept_loop(this->shared_from_this(), i), asio::detached);
+      net::co_spawn(strand_, accept_loop(this->shared_from_this(), i), net::detached);
   }
 
   void close() {
@@ -121,7 +114,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     if (closed_) return;
     closed_ = true;
     for (auto& l : listeners_) {
-      std::error_code ignored;
+      error_code ignored;
       l.acceptor.close(ignored);
       l.pause.cancel();
     }
@@ -134,18 +127,18 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   /// close_clients / abort_clients: `action` runs on each open connection's executor.
   void for_each_connection(void (connection_type::*action)()) {
     for (auto& weak : connections_) {
-      if (auto c = weak.lock()) asio::dispatch(c->executor(), [c, action] { ((*c).*action)(); });
+      if (auto c = weak.lock()) net::dispatch(c->executor(), [c, action] { ((*c).*action)(); });
     }
   }
 
   /// Waits until the server is closed and, with `connections_too`, every
   /// connection made through it is gone. Completes with operation_aborted
   /// when cancelled.
-  static asio::awaitable<std::error_code> wait(std::shared_ptr<server_state> self, bool connections_too) {
+  static net::awaitable<error_code> wait(std::shared_ptr<server_state> self, bool connections_too) {
     while (!(self->closed_ && (!connections_too || self->open_.load() == 0))) {
-      if (std::error_code ec = co_await self->changed_.wait()) co_return ec;
+      if (error_code ec = co_await self->changed_.wait()) co_return ec;
     }
-    co_return std::error_code{};
+    co_return error_code{};
   }
 
  private:
@@ -162,11 +155,11 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     listeners_.push_back(listener{std::move(acceptor), {}});
   }
 
-  static asio::awaitable<void> accept_loop(std::shared_ptr<server_state> self, std::size_t index) {
+  static net::awaitable<void> accept_loop(std::shared_ptr<server_state> self, std::size_t index) {
     listener& l = self->listeners_[index];
     for (;;) {
       if (self->closed_) co_return;
-      auto executor = self->options_.strand_per_connection ? asio::any_io_executor(asio::make_strand(self->executor_))
+      auto executor = self->options_.strand_per_connection ? net::any_io_executor(net::make_strand(self->executor_))
                                                            : self->executor_;
       auto [ec, socket] = co_await l.acceptor.async_accept(executor, compat::use_tuple);
       if (self->closed_) co_return;
@@ -175,7 +168,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
         self->start_connection(std::move(socket));
         continue;
       }
-      if (ec == asio::error::operation_aborted) co_return;
+      if (ec == net::error::operation_aborted) co_return;
       if (!resource_exhausted(ec)) {
         self->report(std::make_exception_ptr(std::system_error(ec, "costream: accept")));
         continue;
@@ -195,9 +188,9 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       // Runs on the connection's executor; close_clients and abort_clients
       // cancel it through the connection's slot.
       auto executor = socket.get_executor();
-      const asio::cancellation_slot slot = connection->upgrade_slot();
-      asio::co_spawn(executor, upgrade_(std::move(socket), options_.limit),
-                     asio::bind_cancellation_slot(slot, upgraded{this->shared_from_this(), std::move(connection)}));
+      const net::cancellation_slot slot = connection->upgrade_slot();
+      net::co_spawn(executor, upgrade_(std::move(socket), options_.limit),
+                     net::bind_cancellation_slot(slot, upgraded{this->shared_from_this(), std::move(connection)}));
     } else if constexpr (std::is_same_v<Stream, socket_type>) {
       std::shared_ptr<protocol_type> protocol;
       try {
@@ -217,14 +210,14 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     // The callback's own coroutine is spawned, not one that awaits it: a
     // frame less per connection. Calling it runs none of its body (a
     // coroutine starts suspended, and a plain function is wrapped in one).
-    asio::awaitable<void> client;
+    net::awaitable<void> client;
     try {
       client = callback_(reader_type(protocol), writer_type(protocol));
     } catch (...) {
       report(std::current_exception());
       return;
     }
-    asio::co_spawn(protocol->get_executor(), std::move(client),
+    net::co_spawn(protocol->get_executor(), std::move(client),
                    client_done{this->shared_from_this(), std::move(connection)});
   }
 
@@ -249,7 +242,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     }
   };
 
-  std::shared_ptr<connection_type> new_connection(const asio::any_io_executor& executor) {
+  std::shared_ptr<connection_type> new_connection(const net::any_io_executor& executor) {
     // Forgetting connections that are gone is a pass over the list: done
     // once at least half the entries may be stale, so churn stays O(1) each.
     if (connections_.size() > 2 * open_.load() + 16)
@@ -264,14 +257,14 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   // connection's end wakes wait_closed, so most cost no post.
   void connection_gone() {
     if (open_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    asio::post(strand_, [self = this->shared_from_this()] {
+    net::post(strand_, [self = this->shared_from_this()] {
       if (self->closed_ && self->open_.load() == 0) self->changed_.notify_all();
     });
   }
 
   // Any thread: the error handler runs on strand_.
   void report(std::exception_ptr e) {
-    asio::dispatch(strand_, [self = this->shared_from_this(), e] {
+    net::dispatch(strand_, [self = this->shared_from_this(), e] {
       if (!self->error_handler_) return print_server_error(e);
       try {
         self->error_handler_(e);
@@ -281,8 +274,8 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     });
   }
 
-  asio::any_io_executor executor_;
-  asio::any_io_executor strand_;
+  net::any_io_executor executor_;
+  net::any_io_executor strand_;
   const callback_type callback_;
   const options_type options_;
   const upgrade_type upgrade_;

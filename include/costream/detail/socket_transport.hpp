@@ -3,15 +3,12 @@
 #ifndef COSTREAM_DETAIL_SOCKET_TRANSPORT_HPP
 #define COSTREAM_DETAIL_SOCKET_TRANSPORT_HPP
 
+#include <costream/net.hpp>
 #include <costream/detail/byte_buffer.hpp>
 #include <costream/detail/read_completion.hpp>
 #include <costream/detail/reader_core.hpp>
 #include <costream/detail/stream_traits.hpp>
 #include <costream/detail/write_queue.hpp>
-
-#include <asio/buffer.hpp>
-#include <asio/error.hpp>
-#include <asio/post.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -52,7 +49,7 @@ class socket_transport {
   static constexpr std::size_t wait_read_size = 64;
 
   explicit socket_transport(Socket socket) : socket_(std::move(socket)) {
-    asio::error_code ec;
+    error_code ec;
     socket_.non_blocking(true, ec);
     if (ec) throw std::system_error(ec, "costream: cannot make the socket non-blocking");
   }
@@ -67,7 +64,7 @@ class socket_transport {
   void begin_reading(const std::shared_ptr<Owner>& owner) {
     if (armed_ || end_ || stopping_) return;
     armed_ = true;
-    socket_.async_read_some(asio::buffer(room_, wait_read_size), read_completion<Owner>(owner));
+    socket_.async_read_some(net::buffer(room_, wait_read_size), read_completion<Owner>(owner));
   }
 
   /// Reads again after a pause, later (never inside this call): the socket
@@ -76,7 +73,7 @@ class socket_transport {
   void resume_reading(const std::shared_ptr<Owner>& owner) {
     if (armed_ || end_ || stopping_) return;
     armed_ = true;
-    asio::post(owner->get_executor(), read_completion<Owner>(owner));
+    net::post(owner->get_executor(), read_completion<Owner>(owner));
   }
 
   /// A read or a posted continuation is pending.
@@ -88,7 +85,7 @@ class socket_transport {
   void stop_reading() {
     stopping_ = true;
     if (!armed_) return;
-    asio::error_code ignored;
+    error_code ignored;
     socket_.cancel(ignored);
   }
 
@@ -102,7 +99,7 @@ class socket_transport {
 
   /// The queued read into the room completed.
   template <class Owner>
-  void on_read(std::shared_ptr<Owner> owner, const asio::error_code& ec, std::size_t n) {
+  void on_read(std::shared_ptr<Owner> owner, const error_code& ec, std::size_t n) {
     armed_ = false;
     if (owner->is_lost()) return;
     reader_core& reader = owner->reader();
@@ -112,8 +109,8 @@ class socket_transport {
       return deliver(owner, reader.over_high_water() ? outcome::paused : outcome::drained);
     }
     if (stopping_) return owner->reading_stopped();
-    if (ec == asio::error::operation_aborted) return begin_reading(owner);  // the user cancelled the socket
-    end_ = ec ? ec : asio::error::eof;
+    if (ec == net::error::operation_aborted) return begin_reading(owner);  // the user cancelled the socket
+    end_ = ec ? ec : net::error::eof;
     deliver(owner, outcome::ended);
   }
 
@@ -121,8 +118,8 @@ class socket_transport {
 
   /// Sends at once what the socket takes of `bytes`; returns how much.
   /// An error other than "would block" is left in `ec`.
-  std::size_t write_now(std::string_view bytes, asio::error_code& ec) {
-    const std::size_t n = socket_.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+  std::size_t write_now(std::string_view bytes, error_code& ec) {
+    const std::size_t n = socket_.write_some(net::buffer(bytes.data(), bytes.size()), ec);
     if (ec && would_block(ec)) ec = {};
     return n;
   }
@@ -138,18 +135,18 @@ class socket_transport {
     if (owner->is_lost() || write_waiting_) return;
     byte_buffer& out = owner->write_queue().pending();
     while (!out.empty()) {
-      asio::error_code ec;
-      const std::size_t n = socket_.write_some(asio::buffer(out.data(), out.size()), ec);
+      error_code ec;
+      const std::size_t n = socket_.write_some(net::buffer(out.data(), out.size()), ec);
       if (ec) {
         if (!would_block(ec)) return owner->connection_lost(ec);
         owner->wrote();
         write_waiting_ = true;
-        socket_.async_wait(Socket::wait_write, [owner](const asio::error_code& wait_ec) {
+        socket_.async_wait(Socket::wait_write, [owner](const error_code& wait_ec) {
           auto& self = owner->transport();
           self.write_waiting_ = false;
           if (owner->is_lost()) return;
           // Cancelled by stop_reading: the socket is still there; wait again.
-          if (wait_ec && wait_ec != asio::error::operation_aborted) return owner->connection_lost(wait_ec);
+          if (wait_ec && wait_ec != net::error::operation_aborted) return owner->connection_lost(wait_ec);
           self.flush(owner);
         });
         return;
@@ -161,10 +158,10 @@ class socket_transport {
   }
 
   /// Half-closes the sending side (write_eof, once flushed).
-  asio::error_code shutdown_send() {
-    asio::error_code ec;
+  error_code shutdown_send() {
+    error_code ec;
     socket_.shutdown(Socket::shutdown_send, ec);
-    if (ec == asio::error::not_connected) ec = {};
+    if (ec == net::error::not_connected) ec = {};
     return ec;
   }
 
@@ -173,7 +170,7 @@ class socket_transport {
   /// Hands the socket over (start_tls, after stop_reading), in blocking mode as it came.
   Socket release() {
     Socket socket = std::move(socket_);
-    asio::error_code ignored;
+    error_code ignored;
     socket.non_blocking(false, ignored);
     return socket;
   }
@@ -195,8 +192,8 @@ class socket_transport {
     byte_buffer& buffer = reader.buffer();
     for (unsigned i = 0; i < reads_per_turn; ++i) {
       char* room = buffer.prepare(read_chunk);
-      asio::error_code ec;
-      const std::size_t n = socket_.read_some(asio::buffer(room, read_chunk), ec);
+      error_code ec;
+      const std::size_t n = socket_.read_some(net::buffer(room, read_chunk), ec);
       if (ec) {
         if (would_block(ec)) return outcome::drained;
         end_ = ec;
@@ -216,7 +213,7 @@ class socket_transport {
     reader_core& reader = owner->reader();
     switch (result) {
       case outcome::ended:
-        if (end_ == asio::error::eof) {
+        if (end_ == net::error::eof) {
           owner->eof_received();
         } else {
           owner->connection_lost(end_);
@@ -228,7 +225,7 @@ class socket_transport {
       case outcome::more:
         if (!stopping_) {
           armed_ = true;
-          asio::post(owner->get_executor(), read_completion<Owner>(owner));
+          net::post(owner->get_executor(), read_completion<Owner>(owner));
         }
         break;
       case outcome::drained:
@@ -240,7 +237,7 @@ class socket_transport {
   }
 
   Socket socket_;
-  asio::error_code end_;        // why reading ended: set once end of stream or an error was read
+  error_code end_;        // why reading ended: set once end of stream or an error was read
   bool armed_ = false;          // a read into room_ or a continuation is pending
   bool stopping_ = false;       // stop_reading was called
   bool write_waiting_ = false;  // a flush waits for writability

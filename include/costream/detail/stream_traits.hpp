@@ -3,10 +3,7 @@
 #ifndef COSTREAM_DETAIL_STREAM_TRAITS_HPP
 #define COSTREAM_DETAIL_STREAM_TRAITS_HPP
 
-#include <costream/config.hpp>
-
-#include <asio/buffer.hpp>
-#include <asio/error.hpp>
+#include <costream/net.hpp>
 
 #include <concepts>
 #include <cstddef>
@@ -19,7 +16,7 @@ namespace costream::detail {
 /// buffer is held while a connection waits and a reply is sent without a
 /// trip through the scheduler when the socket can take it.
 template <class S>
-concept native_socket = requires(S& s, asio::error_code& ec, asio::mutable_buffer in, asio::const_buffer out) {
+concept native_socket = requires(S& s, error_code& ec, net::mutable_buffer in, net::const_buffer out) {
   typename S::wait_type;
   s.non_blocking(true, ec);
   { s.read_some(in, ec) } -> std::convertible_to<std::size_t>;
@@ -30,7 +27,7 @@ concept native_socket = requires(S& s, asio::error_code& ec, asio::mutable_buffe
 
 // A completion handler used only to ask whether a stream has async_shutdown.
 struct shutdown_probe {
-  void operator()(const asio::error_code&) const noexcept {}
+  void operator()(const error_code&) const noexcept {}
 };
 
 /// A layered stream that ends with a closing handshake of its own before
@@ -49,7 +46,7 @@ concept async_stream = requires(S& s) {
 /// ssl::stream); errors are ignored, as there is nobody left to tell.
 template <class S>
 void close_stream(S& s) noexcept {
-  asio::error_code ignored;
+  error_code ignored;
   if constexpr (requires { s.close(ignored); }) {
     s.close(ignored);
   } else if constexpr (requires { s.lowest_layer().close(ignored); }) {
@@ -67,8 +64,8 @@ decltype(auto) lowest_layer(S& s) noexcept {
   }
 }
 
-inline bool would_block(const std::error_code& ec) noexcept {
-  return ec == asio::error::would_block || ec == asio::error::try_again;
+inline bool would_block(const error_code& ec) noexcept {
+  return ec == net::error::would_block || ec == net::error::try_again;
 }
 
 }  // namespace costream::detail

@@ -3,16 +3,12 @@
 #ifndef COSTREAM_DETAIL_STREAM_TRANSPORT_HPP
 #define COSTREAM_DETAIL_STREAM_TRANSPORT_HPP
 
+#include <costream/net.hpp>
 #include <costream/detail/byte_buffer.hpp>
 #include <costream/detail/read_completion.hpp>
 #include <costream/detail/reader_core.hpp>
 #include <costream/detail/stream_traits.hpp>
 #include <costream/detail/write_queue.hpp>
-
-#include <asio/buffer.hpp>
-#include <asio/error.hpp>
-#include <asio/post.hpp>
-#include <asio/write.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -57,7 +53,7 @@ class stream_transport {
     byte_buffer& buffer = owner->reader().buffer();
     char* room = buffer.prepare(read_chunk);
     buffer.pin();
-    stream_.async_read_some(asio::buffer(room, read_chunk), read_completion<Owner>(owner));
+    stream_.async_read_some(net::buffer(room, read_chunk), read_completion<Owner>(owner));
   }
 
   template <class Owner>
@@ -74,7 +70,7 @@ class stream_transport {
   void stop_reading() {
     stopping_ = true;
     if (!armed_) return;
-    asio::error_code ignored;
+    error_code ignored;
     lowest_layer(stream_).cancel(ignored);
   }
 
@@ -82,7 +78,7 @@ class stream_transport {
   void on_continue(std::shared_ptr<Owner>) {}
 
   template <class Owner>
-  void on_read(std::shared_ptr<Owner> owner, const asio::error_code& ec, std::size_t n) {
+  void on_read(std::shared_ptr<Owner> owner, const error_code& ec, std::size_t n) {
     armed_ = false;
     reader_core& reader = owner->reader();
     reader.buffer().unpin();
@@ -90,11 +86,11 @@ class stream_transport {
     if (owner->is_lost()) return;
     if (stopping_) {
       owner->reading_stopped();
-    } else if (ec == asio::error::operation_aborted && n == 0) {
+    } else if (ec == net::error::operation_aborted && n == 0) {
       begin_reading(owner);  // the user cancelled the stream's operations
     } else if (ec) {
       ended_ = true;
-      if (ec == asio::error::eof) {
+      if (ec == net::error::eof) {
         owner->eof_received();
       } else {
         owner->connection_lost(ec);
@@ -119,8 +115,8 @@ class stream_transport {
     queue.in_flight().swap(queue.pending());
     write_waiting_ = true;
     byte_buffer& bytes = queue.in_flight();
-    asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
-                      [owner](const asio::error_code& ec, std::size_t) {
+    net::async_write(stream_, net::buffer(bytes.data(), bytes.size()),
+                      [owner](const error_code& ec, std::size_t) {
                         auto& self = owner->transport();
                         self.write_waiting_ = false;
                         owner->write_queue().in_flight().clear();
@@ -131,7 +127,7 @@ class stream_transport {
                       });
   }
 
-  asio::error_code shutdown_send() { return asio::error::operation_not_supported; }
+  error_code shutdown_send() { return net::error::operation_not_supported; }
 
   void close() noexcept { close_stream(stream_); }
 

@@ -3,6 +3,7 @@
 #ifndef COSTREAM_IMPL_READ_HPP
 #define COSTREAM_IMPL_READ_HPP
 
+#include <costream/net.hpp>
 #include <costream/detail/read_report.hpp>
 #include <costream/detail/reader_core.hpp>
 #include <costream/impl/try_read.hpp>
@@ -15,7 +16,7 @@
 
 namespace costream::detail {
 
-inline asio::awaitable<std::string> read_some_op(reader_core* core, std::size_t n, read_report report) {
+inline net::awaitable<std::string> read_some_op(reader_core* core, std::size_t n, read_report report) {
   if (const std::optional<std::string_view> bytes = try_read_some(*core, n)) {
     // The common case, answered from the buffer without the loop below.
     if (report.ec != nullptr) report.ec->clear();
@@ -31,7 +32,7 @@ inline asio::awaitable<std::string> read_some_op(reader_core* core, std::size_t 
     }
     if (take_stored_exception(*core, status) || core->eof()) break;
     status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
-    status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
+    status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));
@@ -39,7 +40,7 @@ inline asio::awaitable<std::string> read_some_op(reader_core* core, std::size_t 
 
 // Collects everything up to end of stream in the buffer and takes it only
 // then, so an error or a cancellation on the way loses nothing.
-inline asio::awaitable<std::string> read_all_op(reader_core* core, read_report report) {
+inline net::awaitable<std::string> read_all_op(reader_core* core, read_report report) {
   read_status status;
   std::string data;
   std::shared_ptr<void> keep;
@@ -52,7 +53,7 @@ inline asio::awaitable<std::string> read_all_op(reader_core* core, read_report r
     }
     if (take_stored_exception(*core, status)) break;
     status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
-    status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
+    status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));

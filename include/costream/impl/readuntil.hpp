@@ -3,6 +3,7 @@
 #ifndef COSTREAM_IMPL_READUNTIL_HPP
 #define COSTREAM_IMPL_READUNTIL_HPP
 
+#include <costream/net.hpp>
 #include <costream/detail/read_report.hpp>
 #include <costream/detail/reader_core.hpp>
 #include <costream/detail/separator_set.hpp>
@@ -85,7 +86,7 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
   return false;
 }
 
-inline asio::awaitable<std::string> readuntil_op(reader_core* core, separator_set separators,
+inline net::awaitable<std::string> readuntil_op(reader_core* core, separator_set separators,
                                                  read_report report) {
   scan_position position;
   if (separators.valid()) {
@@ -112,7 +113,7 @@ inline asio::awaitable<std::string> readuntil_op(reader_core* core, separator_se
   std::shared_ptr<void> keep;  // owns the state from the first wait on
   while (!readuntil_scan(*core, separators, position, status, data)) {
     status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
-    status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
+    status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));
@@ -122,7 +123,7 @@ inline asio::awaitable<std::string> readuntil_op(reader_core* core, separator_se
 // The line is dropped whole whatever the chunking of the input; asyncio
 // instead drops only what was buffered when the limit was hit, so the rest
 // of the line would come back as the next "line".
-inline asio::awaitable<void> discard_line(reader_core* core, read_status& status) {
+inline net::awaitable<void> discard_line(reader_core* core, read_status& status) {
   std::shared_ptr<void> keep;
   for (;;) {
     byte_buffer& buffer = core->buffer();
@@ -144,7 +145,7 @@ inline asio::awaitable<void> discard_line(reader_core* core, read_status& status
     if (take_stored_exception(*core, status)) co_return;
     if (core->eof()) break;
     status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
-    status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
+    status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
     if (status.ec) co_return;  // still discarding: the next readline goes on with it
   }
   core->discarding_line = false;
@@ -152,7 +153,7 @@ inline asio::awaitable<void> discard_line(reader_core* core, read_status& status
   status.consumed = core->discarded;
 }
 
-inline asio::awaitable<std::string> readline_op(reader_core* core, read_report report) {
+inline net::awaitable<std::string> readline_op(reader_core* core, read_report report) {
   // The common case, answered from the buffer without the loop below.
   if (const std::optional<std::string_view> line = try_readline(*core)) {
     if (report.ec != nullptr) report.ec->clear();
@@ -167,7 +168,7 @@ inline asio::awaitable<std::string> readline_op(reader_core* core, read_report r
     scan_position position{std::min(core->buffer().size(), core->limit() + 1), core->buffer().consumed_total()};
     while (!readuntil_scan(*core, newline, position, status, line)) {
       status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
-      status.ec = reader_core::after_wait(status.ec, co_await asio::this_coro::cancellation_state);
+      status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
       if (status.ec) break;
     }
     // A stored exception is raised as it is, whatever its code: a stored
