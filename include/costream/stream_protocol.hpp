@@ -5,6 +5,8 @@
 
 #include <costream/net.hpp>
 #include <costream/compat.hpp>
+#include <costream/detail/closing_handshake.hpp>
+#include <costream/detail/connection_state.hpp>
 #include <costream/detail/event.hpp>
 #include <costream/detail/reader_core.hpp>
 #include <costream/detail/socket_transport.hpp>
@@ -13,7 +15,6 @@
 #include <costream/detail/write_queue.hpp>
 #include <costream/error.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -25,21 +26,7 @@
 
 namespace costream {
 
-/// asyncio's ssl_shutdown_timeout: how long close() waits for a layered
-/// stream's closing handshake (TLS close_notify) before closing the socket.
-inline constexpr std::chrono::milliseconds default_shutdown_timeout{std::chrono::seconds(30)};
-
 namespace detail {
-
-// The closing handshake of a graceful_shutdown stream: its deadline and timer.
-struct shutdown_state {
-  std::chrono::milliseconds timeout = default_shutdown_timeout;
-  std::optional<net::steady_timer> timer;  // made when the shutdown starts
-  bool started = false;
-  bool waiting_for_read = false;  // the handshake starts once the pending read has stopped
-};
-
-struct no_shutdown_state {};
 
 /// The transport for a stream type: Asio's own sockets are read and written
 /// in non-blocking mode, anything else through its async operations.
@@ -140,15 +127,11 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// reports the loss (asyncio's behaviour).
   void write(std::string_view bytes, error_code& ec) {
     ec = {};
-    if (eof_requested_) {
-      ec = errc::write_after_eof;
+    if (eof_requested_ || closing_) {
+      ec = eof_requested_ ? errc::write_after_eof : errc::writer_closed;
       return;
     }
-    if (closing_) {
-      ec = errc::writer_closed;
-      return;
-    }
-    if (bytes.empty() || lost_) return;
+    if (bytes.empty() || state_.lost()) return;
     if constexpr (!transport_type::staged_writes) {
       if (bytes.size() >= direct_write_min && flush_idle()) {
         // A large write with nothing queued before it goes to the socket
@@ -183,7 +166,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void close() {
     if (closing_) return;
     closing_ = true;
-    if (!lost_ && flush_idle()) flushed();
+    if (!state_.lost() && flush_idle()) flushed();
   }
 
   /// Closes now, dropping unsent bytes. To the writer this is a lost
@@ -191,7 +174,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void abort() { connection_lost({}); }
 
   /// close() or abort() was called, or the connection is gone.
-  bool is_closing() const noexcept { return closing_ || lost_; }
+  bool is_closing() const noexcept { return closing_ || state_.lost(); }
 
   /// Streams with a closing handshake (TLS): how long close() waits for it
   /// (default 30 s, asyncio's ssl_shutdown_timeout). When it passes, the
@@ -208,9 +191,9 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   }
 
   /// The connection is closed (by either side, or lost to an error).
-  bool is_lost() const noexcept { return lost_; }
+  bool is_lost() const noexcept { return state_.lost(); }
   /// Why the connection was lost; empty for a local close or a clean end.
-  error_code lost_error() const noexcept { return lost_error_; }
+  error_code lost_error() const noexcept { return state_.lost_error(); }
 
   /// The storage the reader's buffer holds now (0 for none): nothing while
   /// a connection of Asio's sockets waits for data with nothing buffered.
@@ -238,13 +221,13 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// return or must wait for resume_writing.
   error_code drain_error() const noexcept {
     if (reader_.has_exception()) return reader_.exception_code();
-    if (lost_) return lost_error_ ? lost_error_ : make_error_code(errc::connection_lost);
+    if (state_.lost()) return state_.lost_error() ? state_.lost_error() : make_error_code(errc::connection_lost);
     return {};
   }
 
   /// Whether drain() would wait or report drain_error(): cheap enough to ask
   /// after every write.
-  bool drain_needed() const noexcept { return queue_.paused() || lost_ || reader_.has_exception(); }
+  bool drain_needed() const noexcept { return queue_.paused() || state_.lost() || reader_.has_exception(); }
 
   /// Waits while writing is paused. Completes with drain_error(), or
   /// operation_aborted when cancelled. A drain that was waiting when the
@@ -252,24 +235,25 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// drain is woken by connection_lost(None) without an exception).
   static net::awaitable<error_code> drain(std::shared_ptr<basic_stream_protocol> self) {
     for (bool waited = false;; waited = true) {
-      if (waited && self->lost_ && !self->lost_error_ && !self->reader_.has_exception()) co_return error_code{};
+      if (waited && self->state_.lost() && !self->state_.lost_error() && !self->reader_.has_exception()) co_return error_code{};
       if (error_code ec = self->drain_error()) co_return ec;
       if (!self->queue_.paused()) co_return error_code{};
-      if (error_code ec = co_await self->changed().wait()) co_return ec;
+      if (error_code ec = co_await self->state_.changed(self->executor_).wait()) co_return ec;
     }
   }
 
   /// Waits until the connection is closed; completes with the error it was
   /// lost with, if any.
   static net::awaitable<error_code> wait_closed(std::shared_ptr<basic_stream_protocol> self) {
-    while (!self->lost_) {
-      if (error_code ec = co_await self->changed().wait()) co_return ec;
+    while (!self->state_.lost()) {
+      if (error_code ec = co_await self->state_.changed(self->executor_).wait()) co_return ec;
     }
-    co_return self->lost_error_;
+    co_return self->state_.lost_error();
   }
 
  private:
   friend struct detail::protocol_access;
+  friend class detail::closing_handshake;
   friend transport_type;
   template <class>
   friend class detail::read_completion;
@@ -298,9 +282,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   // end. The reader gets end of stream (no error) or the error; drain and
   // wait_closed waiters wake. Unsent bytes are dropped.
   void connection_lost(error_code error) {
-    if (lost_) return;
-    lost_ = true;
-    lost_error_ = error;
+    if (!state_.mark_lost(error)) return;
     queue_.clear();
     transport_.close();
     if (error) {
@@ -309,15 +291,14 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
       reader_.feed_eof();
     }
     queue_.unpause();
-    notify_changed();
-    lost_token_.reset();
+    state_.notify_changed();
   }
 
   // The write queue holds the paused state (drain() asks it); pausing needs
   // nothing else, resuming wakes the waiting drains.
   void pause_writing() {}
 
-  void resume_writing() { notify_changed(); }
+  void resume_writing() { state_.notify_changed(); }
 
   // The transport sent some of the queue.
   void wrote() {
@@ -327,9 +308,9 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   // Everything written has been handed to the kernel.
   void flushed() {
     wrote();
-    if (lost_) return;
+    if (state_.lost()) return;
     if (closing_) {
-      if constexpr (detail::graceful_shutdown<Stream>) return start_shutdown();
+      if constexpr (detail::graceful_shutdown<Stream>) return shutdown_.start(this->shared_from_this());
       return connection_lost({});
     }
     if (eof_requested_ && !eof_sent_) {
@@ -341,12 +322,9 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   // The transport stopped reading as asked (stop_reading).
   void reading_stopped() {
     if constexpr (detail::graceful_shutdown<Stream>) {
-      if (shutdown_.waiting_for_read) {
-        shutdown_.waiting_for_read = false;
-        return run_shutdown();
-      }
+      if (shutdown_.reading_stopped(this->shared_from_this())) return;
     }
-    notify_changed();
+    state_.notify_changed();
   }
 
   // ---- flushing ------------------------------------------------------------
@@ -365,61 +343,6 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   // No flush pending, waiting or in flight: the buffer is empty and stays so.
   bool flush_idle() const noexcept { return queue_.empty() && !transport_.flushing(); }
 
-  // close() on a stream with a closing handshake: stop reading (the
-  // handshake reads the stream itself), run it, then close the socket. Only
-  // the deadline is reported (wait_closed sees timed_out): everything
-  // written was flushed before it, and a peer that answers close_notify by
-  // closing its socket (or not at all) is normal.
-  void start_shutdown() {
-    if constexpr (detail::graceful_shutdown<Stream>) {
-      if (shutdown_.started) return;
-      shutdown_.started = true;
-      auto self = this->shared_from_this();
-      shutdown_.timer.emplace(executor_, shutdown_.timeout);
-      shutdown_.timer->async_wait([self](const error_code& ec) {
-        if (!ec && !self->lost_) self->connection_lost(make_error_code(errc::timed_out));
-      });
-      if (transport_.reading()) {
-        shutdown_.waiting_for_read = true;
-        transport_.stop_reading();
-        return;
-      }
-      transport_.stop_reading();
-      run_shutdown();
-    }
-  }
-
-  void run_shutdown() {
-    if constexpr (detail::graceful_shutdown<Stream>) {
-      if (lost_) return;
-      transport_.stream().async_shutdown([self = this->shared_from_this()](const error_code&) {
-        if (self->lost_) return;
-        self->shutdown_.timer->cancel();
-        self->connection_lost({});
-      });
-    }
-  }
-
-  detail::event& changed() {
-    if (!changed_) changed_ = std::make_unique<detail::event>(executor_);
-    return *changed_;
-  }
-
-  void notify_changed() {
-    if (changed_) changed_->notify_all();
-  }
-
-  // ---- handles (see detail::protocol_ref) ----------------------------------
-
-  void acquire_handle() noexcept { handles_.fetch_add(1, std::memory_order_relaxed); }
-
-  void release_handle() {
-    if (handles_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      // Nobody can read or write any more: close, flushing what was written.
-      net::post(executor_, [self = this->shared_from_this()] { self->close(); });
-    }
-  }
-
   transport_type transport_;
   executor_type executor_;
   detail::reader_core reader_;
@@ -428,66 +351,13 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   bool eof_requested_ = false;
   bool eof_sent_ = false;
   bool closing_ = false;  // close() was called: writes are misuse from now on
-  bool lost_ = false;     // the stream is closed
-  error_code lost_error_;
-  // drain and wait_closed waiters; made on first wait (most connections
-  // never pause, and an idle connection should cost little)
-  std::unique_ptr<detail::event> changed_;
-  // Only streams with a closing handshake pay for its state.
-  [[no_unique_address]] std::conditional_t<detail::graceful_shutdown<Stream>, detail::shutdown_state,
-                                            detail::no_shutdown_state> shutdown_;
-  std::atomic<int> handles_{0};
-  std::shared_ptr<void> lost_token_;  // see protocol_access::hold_until_lost
+  detail::connection_state state_;
+  [[no_unique_address]] std::conditional_t<detail::graceful_shutdown<Stream>, detail::closing_handshake,
+                                            detail::no_closing_handshake> shutdown_;
 };
-
-namespace detail {
-
-/// What the library's own parts (handles, servers, start_tls) do with a
-/// protocol that its users are not meant to.
-struct protocol_access {
-  template <class Stream>
-  static void acquire_handle(basic_stream_protocol<Stream>& p) noexcept {
-    p.acquire_handle();
-  }
-  template <class Stream>
-  static void release_handle(basic_stream_protocol<Stream>& p) {
-    p.release_handle();
-  }
-
-  /// Keeps `token` until the connection is lost (or the protocol destroyed,
-  /// whichever comes first), then lets it go: how a server counts the
-  /// connections still open. Dropped at once on a connection already lost.
-  template <class Stream>
-  static void hold_until_lost(basic_stream_protocol<Stream>& p, std::shared_ptr<void> token) {
-    if (!p.lost_) p.lost_token_ = std::move(token);
-  }
-
-  /// start_tls: stops reading, and waits until the pending read has ended
-  /// (what it read is in the reader's buffer).
-  template <class Stream>
-  static net::awaitable<void> stop_reading(std::shared_ptr<basic_stream_protocol<Stream>> p) {
-    p->transport_.stop_reading();
-    while (p->transport_.reading() && !p->lost_) {
-      if (error_code ec = co_await p->changed().wait()) throw std::system_error(ec, "costream: start_tls");
-    }
-  }
-
-  /// start_tls: hands the stream over to whoever upgrades it, and ends this
-  /// protocol as a local close does (its readers see end of stream, its
-  /// writers a closed connection). The reader's buffered bytes stay in this
-  /// reader; the caller takes them first. Requires stop_reading() and an
-  /// empty write buffer.
-  template <class Stream>
-  static Stream release_stream(basic_stream_protocol<Stream>& p) {
-    Stream stream = p.transport_.release();
-    p.closing_ = true;
-    p.connection_lost({});
-    return stream;
-  }
-};
-
-}  // namespace detail
 
 }  // namespace costream
+
+#include <costream/detail/protocol_access.hpp>
 
 #endif
