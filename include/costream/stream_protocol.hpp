@@ -101,7 +101,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     explicit private_tag() = default;
   };
   basic_stream_protocol(private_tag, Stream stream, std::size_t limit)
-      : transport_(std::move(stream)), executor_(transport_.stream().get_executor()), reader_(executor_, limit) {
+      : transport_(std::move(stream)), reader_(transport_.stream().get_executor(), limit) {
     reader_.attach(this);
   }
 
@@ -112,7 +112,8 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
 
   Stream& stream() noexcept { return transport_.stream(); }
   const Stream& stream() const noexcept { return transport_.stream(); }
-  const executor_type& get_executor() const noexcept { return executor_; }
+  // One copy of the executor, the reader's: an idle connection should cost little.
+  const executor_type& get_executor() const noexcept { return reader_.executor(); }
 
   /// The reader state, shared with the reader handles.
   std::shared_ptr<detail::reader_core> reader_core() {
@@ -238,7 +239,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
       if (waited && self->state_.lost() && !self->state_.lost_error() && !self->reader_.has_exception()) co_return error_code{};
       if (error_code ec = self->drain_error()) co_return ec;
       if (!self->queue_.paused()) co_return error_code{};
-      if (error_code ec = co_await self->state_.changed(self->executor_).wait()) co_return ec;
+      if (error_code ec = co_await self->state_.changed(self->get_executor()).wait()) co_return ec;
     }
   }
 
@@ -246,7 +247,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// lost with, if any.
   static net::awaitable<error_code> wait_closed(std::shared_ptr<basic_stream_protocol> self) {
     while (!self->state_.lost()) {
-      if (error_code ec = co_await self->state_.changed(self->executor_).wait()) co_return ec;
+      if (error_code ec = co_await self->state_.changed(self->get_executor()).wait()) co_return ec;
     }
     co_return self->state_.lost_error();
   }
@@ -334,7 +335,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void schedule_flush() {
     if (flush_posted_ || transport_.flushing()) return;
     flush_posted_ = true;
-    net::post(executor_, [self = this->shared_from_this()] {
+    net::post(get_executor(), [self = this->shared_from_this()] {
       self->flush_posted_ = false;
       self->transport_.flush(self);
     });
@@ -344,7 +345,6 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   bool flush_idle() const noexcept { return queue_.empty() && !transport_.flushing(); }
 
   transport_type transport_;
-  executor_type executor_;
   detail::reader_core reader_;
   detail::write_queue<transport_type::staged_writes> queue_;
   bool flush_posted_ = false;  // a flush is queued on the executor

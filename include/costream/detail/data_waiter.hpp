@@ -41,10 +41,11 @@ class data_waiter {
   /// Waits until notify(); completes with its error code (empty for data),
   /// or operation_aborted when cancelled. Not a coroutine: the caller's
   /// co_await is the only frame.
-  /// `executor`: where to complete if the awaiting coroutine names none.
+  /// `executor`: where to complete if the awaiting coroutine names none;
+  /// it must outlive the wait (the waiter's owner holds it).
   net::awaitable<std::tuple<error_code>> wait(const net::any_io_executor& executor) {
     return net::async_initiate<decltype(compat::use_tuple), void(error_code)>(
-        [this, executor](auto handler) { start(std::move(handler), executor); }, compat::use_tuple);
+        [this, executor = &executor](auto handler) { start(std::move(handler), *executor); }, compat::use_tuple);
   }
 
   /// Completes the waiting operation, if any, with `ec`: inline when called
@@ -76,17 +77,14 @@ class data_waiter {
 
   template <class Handler>
   struct pending_handler final : pending {
-    using executor_type = net::associated_executor_t<Handler, net::any_io_executor>;
-
-    pending_handler(Handler h, const net::any_io_executor& fallback)
-        : handler(std::move(h)), work(net::get_associated_executor(handler, fallback)) {}
+    pending_handler(Handler h, const net::any_io_executor& fallback) : handler(std::move(h)), fallback(&fallback) {}
 
     // The cancellation handler installed in start() stays in the slot: the
     // awaiting coroutine clears its slot when it resumes (and it may be the
     // one running now), and it only acts while its operation is pending_.
     void complete(error_code ec, bool post) override {
       Handler h = std::move(handler);
-      executor_type executor = work.get_executor();
+      auto executor = net::get_associated_executor(h, *fallback);
       delete this;
       auto resume = [h = std::move(h), ec]() mutable { std::move(h)(ec); };
       if (post) {
@@ -105,7 +103,11 @@ class data_waiter {
     static net::recycling_allocator<unsigned char> allocator() noexcept { return {}; }
 
     Handler handler;
-    net::executor_work_guard<executor_type> work;  // the wait is outstanding work
+    // No work guard: the transport's pending read (or the continuation
+    // that resumes it) is the connection's outstanding work while a read
+    // waits, and an idle connection should cost little. The executor
+    // outlives the wait (its owner drops the wait before it goes).
+    const net::any_io_executor* fallback;
   };
 
   template <class Handler>

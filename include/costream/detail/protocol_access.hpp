@@ -26,7 +26,7 @@ struct protocol_access {
   static void release_handle(basic_stream_protocol<Stream>& p) {
     if (p.state_.release_handle()) {
       // Nobody can read or write any more: close, flushing what was written.
-      net::post(p.executor_, [self = p.shared_from_this()] { self->close(); });
+      net::post(p.get_executor(), [self = p.shared_from_this()] { self->close(); });
     }
   }
 
@@ -44,7 +44,7 @@ struct protocol_access {
   static net::awaitable<void> stop_reading(std::shared_ptr<basic_stream_protocol<Stream>> p) {
     p->transport_.stop_reading();
     while (p->transport_.reading() && !p->state_.lost()) {
-      if (error_code ec = co_await p->state_.changed(p->executor_).wait()) throw std::system_error(ec, "costream: start_tls");
+      if (error_code ec = co_await p->state_.changed(p->get_executor()).wait()) throw std::system_error(ec, "costream: start_tls");
     }
   }
 
