@@ -3,6 +3,12 @@
 include(GNUInstallDirs)
 find_package(Threads REQUIRED)
 
+if(COSTREAM_USE_BOOST_ASIO)
+  # Boost.Asio is header-only (Boost.System too, since 1.69): the header target is all it needs.
+  find_package(Boost 1.81 REQUIRED)
+  return()
+endif()
+
 if(NOT TARGET asio::asio)
   find_package(asio 1.22 QUIET)
 endif()

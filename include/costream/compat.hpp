@@ -7,6 +7,15 @@
 
 // as_tuple and deferred moved out of experimental in Asio 1.24 (and the
 // experimental names were removed later).
+#if defined(COSTREAM_USE_BOOST_ASIO)
+#if COSTREAM_ASIO_VERSION >= 102400
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
+#else
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/asio/experimental/deferred.hpp>
+#endif
+#else
 #if COSTREAM_ASIO_VERSION >= 102400
 #include <asio/as_tuple.hpp>
 #include <asio/deferred.hpp>
@@ -14,9 +23,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/deferred.hpp>
 #endif
-
-#if !defined(ASIO_HAS_CO_AWAIT)
-#error "Asio did not enable co_await: include <costream/costream.hpp> before any Asio header"
 #endif
 
 namespace costream::compat {

@@ -14,21 +14,32 @@
 #error "costream needs a compiler with C++20 coroutines enabled"
 #endif
 
+// Standalone Asio unless the user (or CMake's COSTREAM_USE_BOOST_ASIO)
+// asks for Boost.Asio; see costream/net.hpp.
+#if !defined(COSTREAM_USE_BOOST_ASIO)
 #ifndef ASIO_STANDALONE
 #define ASIO_STANDALONE 1
 #endif
+#endif
 
-// Asio up to 1.24 only recognises Clang's coroutines through the Coroutines
-// TS macros (__cpp_coroutines, <experimental/coroutine>), which Clang 17 and
-// later no longer provide. Standard coroutines work with every Asio release
-// costream supports, so say so; newer Asio detects them itself and these
-// definitions agree with what it would choose.
-#if defined(__clang__) && !defined(ASIO_DISABLE_CO_AWAIT)
-#if !defined(ASIO_HAS_CO_AWAIT)
+// Asio up to 1.24 (Boost up to 1.80) only recognises Clang's coroutines
+// through the Coroutines TS macros (__cpp_coroutines,
+// <experimental/coroutine>), which Clang 17 and later no longer provide.
+// Standard coroutines work with every Asio release costream supports, so
+// say so; newer Asio detects them itself and these definitions agree with
+// what it would choose.
+#if defined(__clang__)
+#if !defined(ASIO_DISABLE_CO_AWAIT) && !defined(ASIO_HAS_CO_AWAIT)
 #define ASIO_HAS_CO_AWAIT 1
 #endif
-#if !defined(ASIO_HAS_STD_COROUTINE)
+#if !defined(ASIO_DISABLE_STD_COROUTINE) && !defined(ASIO_HAS_STD_COROUTINE)
 #define ASIO_HAS_STD_COROUTINE 1
+#endif
+#if !defined(BOOST_ASIO_DISABLE_CO_AWAIT) && !defined(BOOST_ASIO_HAS_CO_AWAIT)
+#define BOOST_ASIO_HAS_CO_AWAIT 1
+#endif
+#if !defined(BOOST_ASIO_DISABLE_STD_COROUTINE) && !defined(BOOST_ASIO_HAS_STD_COROUTINE)
+#define BOOST_ASIO_HAS_STD_COROUTINE 1
 #endif
 #endif
 

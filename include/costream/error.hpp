@@ -85,7 +85,9 @@ inline const std::error_category& error_category() noexcept {
   return category;
 }
 
-inline error_code make_error_code(errc e) noexcept {
+// A std::error_code under either Asio: std::is_error_code_enum<errc> makes
+// errc convertible to both std::error_code and Boost's error_code.
+inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
@@ -142,12 +144,39 @@ class limit_overrun_error : public std::system_error {
 /// or with is_errc(ec, std::errc::connection_reset).
 inline int system_errno(const error_code& ec) noexcept {
   if (!ec) return 0;
-  const std::error_category& category = ec.category();
-  if (category == net::error::get_system_category() || category == std::system_category() ||
-      category == std::generic_category())
+#if defined(COSTREAM_USE_BOOST_ASIO)
+  // Boost's own categories, or a std::error_code that Boost's carries.
+  if (ec.category() == boost::system::system_category() || ec.category() == boost::system::generic_category())
     return ec.value();
+  const std::error_code code = ec;
+#else
+  const std::error_code& code = ec;
+  if (code.category() == net::error::get_system_category()) return code.value();
+#endif
+  if (code.category() == std::system_category() || code.category() == std::generic_category()) return code.value();
   return 0;
 }
+
+namespace detail {
+
+/// Inside a catch block: the code of the exception in flight if it is a
+/// std::system_error (what costream throws) or, under Boost.Asio, Boost's
+/// system_error (what Asio's own operations throw); empty otherwise.
+inline std::optional<error_code> current_system_error() noexcept {
+  try {
+    throw;
+  } catch (const std::system_error& e) {
+    return error_code(e.code());
+#if defined(COSTREAM_USE_BOOST_ASIO)
+  } catch (const asio_system_error& e) {
+    return e.code();
+#endif
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace detail
 
 /// Whether `ec` means `condition`: either it compares equal (costream's own
 /// codes map errc::connection_lost to connection_reset, errc::timed_out to

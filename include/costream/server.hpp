@@ -146,8 +146,11 @@ class basic_server {
     try {
       co_return co_await net::co_spawn(state_->strand(), state_type::wait(state_, connections_too),
                                         net::use_awaitable);
-    } catch (const std::system_error& e) {
-      co_return e.code();  // Asio refuses to start an operation in an already-cancelled coroutine
+    } catch (...) {
+      // Asio refuses to start an operation in an already-cancelled coroutine.
+      auto code = detail::current_system_error();
+      if (!code) throw;
+      co_return *code;
     }
   }
 

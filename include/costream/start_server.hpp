@@ -70,7 +70,7 @@ struct listen_hosts {
       const std::uint16_t this_port = state.endpoints().empty() ? port : state.endpoints().front().port();
       co_await listen_host(state, host, this_port);
     }
-    if (state.endpoints().empty()) throw std::system_error(net::error::host_not_found, "start_server");
+    if (state.endpoints().empty()) throw std::system_error(error_code(net::error::host_not_found), "start_server");
   }
 
   template <class State>
@@ -93,11 +93,12 @@ struct listen_hosts {
       if (endpoint.port() == 0 && !state.endpoints().empty()) endpoint.port(state.endpoints().front().port());
       try {
         state.listen(endpoint);
-      } catch (const std::system_error& e) {
+      } catch (...) {
         // An empty host tolerates a family the machine lacks; an explicit one does not.
-        if (!host.empty() || endpoint.address().is_v4() || e.code() != net::error::address_family_not_supported)
+        auto code = current_system_error();
+        if (!code || !host.empty() || endpoint.address().is_v4() || *code != net::error::address_family_not_supported)
           throw;
-        first_error = e.code();
+        first_error = *code;
       }
     }
     if (state.endpoints().empty()) throw std::system_error(first_error, "start_server");

@@ -155,7 +155,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// half-close (can_write_eof() is false).
   void write_eof() {
     if (closing_ || eof_requested_) return;
-    if (!can_write_eof()) throw std::system_error(net::error::operation_not_supported, "costream: write_eof");
+    if (!can_write_eof()) throw std::system_error(error_code(net::error::operation_not_supported), "costream: write_eof");
     eof_requested_ = true;
     if (flush_idle()) flushed();
   }
@@ -222,7 +222,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// return or must wait for resume_writing.
   error_code drain_error() const noexcept {
     if (reader_.has_exception()) return reader_.exception_code();
-    if (state_.lost()) return state_.lost_error() ? state_.lost_error() : make_error_code(errc::connection_lost);
+    if (state_.lost()) return state_.lost_error() ? state_.lost_error() : error_code(make_error_code(errc::connection_lost));
     return {};
   }
 

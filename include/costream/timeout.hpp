@@ -7,7 +7,11 @@
 #include <costream/compat.hpp>
 #include <costream/error.hpp>
 
+#if defined(COSTREAM_USE_BOOST_ASIO)
+#include <boost/asio/experimental/parallel_group.hpp>
+#else
 #include <asio/experimental/parallel_group.hpp>
+#endif
 
 #include <chrono>
 #include <exception>
@@ -38,10 +42,9 @@ inline bool aborted(const std::exception_ptr& e) {
   if (!e) return false;
   try {
     std::rethrow_exception(e);
-  } catch (const std::system_error& error) {
-    return error.code() == net::error::operation_aborted;
   } catch (...) {
-    return false;
+    auto code = current_system_error();
+    return code && *code == net::error::operation_aborted;
   }
 }
 

@@ -47,6 +47,10 @@ template <class T>
     co_return co_await std::move(op);
   } catch (const std::system_error& e) {
     ec = e.code();
+#if defined(COSTREAM_USE_BOOST_ASIO)
+  } catch (const asio_system_error& e) {  // what Boost.Asio's own operations throw
+    ec = e.code();
+#endif
   } catch (const std::invalid_argument&) {
     ec = std::make_error_code(std::errc::invalid_argument);
   } catch (const std::bad_alloc&) {
@@ -63,6 +67,10 @@ template <class T>
     co_await std::move(op);
   } catch (const std::system_error& e) {
     ec = e.code();
+#if defined(COSTREAM_USE_BOOST_ASIO)
+  } catch (const asio_system_error& e) {  // what Boost.Asio's own operations throw
+    ec = e.code();
+#endif
   } catch (const std::invalid_argument&) {
     ec = std::make_error_code(std::errc::invalid_argument);
   } catch (const std::bad_alloc&) {

@@ -7,9 +7,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
+#include "support/net_all.hpp"
 
 #include <atomic>
 #include <cerrno>

@@ -39,7 +39,7 @@ namespace {
 bool have_ipv6_loopback() {
   asio::io_context io;
   tcp::acceptor a(io);
-  std::error_code ec;
+  costream::error_code ec;
   a.open(tcp::v6(), ec);
   if (!ec) a.bind({asio::ip::make_address("::1"), 0}, ec);
   return !ec;
@@ -56,7 +56,7 @@ tcp::endpoint closed_endpoint(const char* address) {
 struct outcome {
   bool connected = false;
   std::optional<std::vector<connect_error::attempt>> attempts;  // set when it threw connect_error
-  std::error_code code;
+  costream::error_code code;
   std::string what;
   bool same_error = false;
 };
@@ -78,14 +78,14 @@ asio::awaitable<outcome> try_connect(std::vector<tcp::endpoint> endpoints, conne
   co_return result;
 }
 
-asio::awaitable<std::error_code> no_throw_code(std::vector<tcp::endpoint> endpoints, connection_options options) {
-  std::error_code ec;
+asio::awaitable<costream::error_code> no_throw_code(std::vector<tcp::endpoint> endpoints, connection_options options) {
+  costream::error_code ec;
   auto connection = co_await with_error_code(open_connection(std::move(endpoints), options), ec);
   if (connection) ec = make_error_code(std::errc::already_connected);  // a connection where none should be
   co_return ec;
 }
 
-std::string refused_message() { return std::error_code(asio::error::connection_refused).message(); }
+std::string refused_message() { return costream::error_code(asio::error::connection_refused).message(); }
 
 }  // namespace
 
@@ -101,7 +101,7 @@ TEST_CASE("open_connection to ::1 and 127.0.0.1 that both refuse reports both at
   // braced list inside a coroutine ("array used as initializer").
   const std::vector<tcp::endpoint> endpoints{v6, v4};
   outcome seen;
-  std::error_code no_throw;
+  costream::error_code no_throw;
   test::run([&]() -> asio::awaitable<void> {
     seen = co_await try_connect(endpoints, options);
     no_throw = co_await no_throw_code(endpoints, options);
@@ -135,7 +135,7 @@ TEST_CASE("attempts that fail differently are all listed and the code is the fir
   // braced list inside a coroutine ("array used as initializer").
   const std::vector<tcp::endpoint> endpoints{v6, v4};
   outcome seen;
-  std::error_code no_throw;
+  costream::error_code no_throw;
   test::run([&]() -> asio::awaitable<void> {
     seen = co_await try_connect(endpoints, options);
     no_throw = co_await no_throw_code(endpoints, options);
@@ -162,7 +162,7 @@ TEST_CASE("open_connection to one address that refuses reports connection_refuse
   const tcp::endpoint v4 = closed_endpoint("127.0.0.1");
   const std::vector<tcp::endpoint> endpoints{v4};
   outcome seen, by_name;
-  std::error_code no_throw;
+  costream::error_code no_throw;
   test::run([&]() -> asio::awaitable<void> {
     seen = co_await try_connect(endpoints, {});
     no_throw = co_await no_throw_code(endpoints, {});
@@ -192,7 +192,7 @@ TEST_CASE("connect_timeout still reports errc::timed_out when an earlier attempt
   if (!have_ipv6_loopback()) test::skip("this machine has no ::1; the test needs an IPv6 and an IPv4 address");
   const tcp::endpoint refusing = closed_endpoint("::1");
   outcome seen;
-  std::error_code no_throw;
+  costream::error_code no_throw;
   std::chrono::steady_clock::duration took{};
   test::run([&]() -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;

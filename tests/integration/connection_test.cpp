@@ -7,10 +7,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/posix/stream_descriptor.hpp>
-#include <asio/read.hpp>
-#include <asio/write.hpp>
+#include "support/net_all.hpp"
 
 #include <unistd.h>
 
@@ -359,7 +356,7 @@ TEST_CASE("drain reports a connection the peer reset, thrown or through its erro
     stream_writer& writer = client.writer;
 
     test::reset(peer);  // SO_LINGER 0: the peer sends RST
-    std::error_code ec;
+    costream::error_code ec;
     for (int i = 0; i < 200 && !ec; ++i) {
       writer.write("ping\n");  // never throws for a lost connection; drain reports it
       co_await test::sleep_for(10ms);
@@ -368,7 +365,7 @@ TEST_CASE("drain reports a connection the peer reset, thrown or through its erro
     INFO("drain reported: " << ec.message());
     CHECK((ec == asio::error::connection_reset || ec == asio::error::broken_pipe));
 
-    std::error_code thrown;
+    costream::error_code thrown;
     try {
       co_await writer.drain();
     } catch (const std::system_error& e) {
@@ -378,14 +375,14 @@ TEST_CASE("drain reports a connection the peer reset, thrown or through its erro
     CHECK(writer.is_closing());
 
     // Writes on the lost connection are dropped without an error, as asyncio's.
-    std::error_code write_ec;
+    costream::error_code write_ec;
     writer.write("dropped\n", write_ec);
     CHECK_FALSE(write_ec);
 
-    std::error_code closed_ec;
+    costream::error_code closed_ec;
     co_await writer.wait_closed(closed_ec);
     CHECK(closed_ec == ec);
-    std::error_code read_ec;
+    costream::error_code read_ec;
     const std::string got = co_await client.reader.read(10, read_ec);
     CHECK(read_ec == ec);
     CHECK(got.empty());
@@ -443,7 +440,7 @@ TEST_CASE("needs_drain says when drain would wait or report: paused, then lost t
     CHECK(writer.protocol().is_writing_paused());
 
     test::reset(peer);
-    std::error_code ec;
+    costream::error_code ec;
     for (int i = 0; i < 200 && !ec; ++i) {
       co_await test::sleep_for(10ms);
       // A large write to the vanished peer: dropped, never thrown; drain reports the loss.
@@ -495,18 +492,18 @@ TEST_CASE("write_eof half-closes: the server reads to end of stream and still an
     writer.write_eof();  // a second call does nothing
     CHECK_FALSE(writer.is_closing());
 
-    std::error_code thrown;
+    costream::error_code thrown;
     try {
       writer.write("too late");
     } catch (const std::system_error& e) {
       thrown = e.code();
     }
     CHECK(thrown == errc::write_after_eof);
-    std::error_code ec;
+    costream::error_code ec;
     writer.write("too late", ec);
     CHECK(ec == errc::write_after_eof);
     const std::vector<std::string> lines{"a\n", "b\n"};
-    std::error_code lines_ec;
+    costream::error_code lines_ec;
     writer.writelines(lines, lines_ec);
     CHECK(lines_ec == errc::write_after_eof);
 
@@ -544,23 +541,23 @@ TEST_CASE("close flushes what was written, wait_closed waits for it, and later w
     CHECK(writer.is_closing());
     writer.close();  // idempotent
 
-    std::error_code thrown;
+    costream::error_code thrown;
     try {
       writer.write("three\n");
     } catch (const std::system_error& e) {
       thrown = e.code();
     }
     CHECK(thrown == errc::writer_closed);
-    std::error_code ec;
+    costream::error_code ec;
     writer.write("three\n", ec);
     CHECK(ec == errc::writer_closed);
     const std::vector<std::string> lines{"four\n"};
-    std::error_code lines_ec;
+    costream::error_code lines_ec;
     writer.writelines(lines, lines_ec);
     CHECK(lines_ec == errc::writer_closed);
 
     co_await writer.wait_closed();  // a local close: no error
-    std::error_code drain_ec;
+    costream::error_code drain_ec;
     co_await writer.drain(drain_ec);
     CHECK(drain_ec == errc::connection_lost);  // asyncio's ConnectionResetError("Connection lost")
     CHECK(drain_ec == std::errc::connection_reset);
@@ -597,7 +594,7 @@ TEST_CASE("a peer that resets mid-line: complete lines are still read, then the 
       auto got = co_await reader.readline();
       CHECK(got == "second\n");
     }
-    std::error_code thrown;
+    costream::error_code thrown;
     bool returned = false;
     bool as_end_of_stream = false;
     try {
@@ -617,7 +614,7 @@ TEST_CASE("a peer that resets mid-line: complete lines are still read, then the 
       auto got = co_await reader.read(100);
       CHECK(got == "part");
     }
-    std::error_code ec;
+    costream::error_code ec;
     {
       auto got = co_await reader.read(100, ec);
       CHECK(got.empty());
@@ -637,7 +634,7 @@ TEST_CASE("a peer that resets during readexactly: the error is reported and the 
 
     asio::write(peer, asio::buffer(std::string_view("abcdef")));
     asio::co_spawn(executor, reset_after(peer, 100ms), asio::detached);
-    std::error_code ec;
+    costream::error_code ec;
     {
       // Waits for 10 bytes; the reset comes after 6.
       auto got = co_await reader.readexactly(10, ec);
@@ -650,14 +647,14 @@ TEST_CASE("a peer that resets during readexactly: the error is reported and the 
       auto got = co_await reader.readexactly(6);
       CHECK(got == "abcdef");
     }
-    std::error_code thrown;
+    costream::error_code thrown;
     try {
       co_await reader.readexactly(1);
     } catch (const std::system_error& e) {
       thrown = e.code();
     }
     CHECK(thrown == asio::error::connection_reset);
-    std::error_code drain_ec;
+    costream::error_code drain_ec;
     co_await client.writer.drain(drain_ec);
     CHECK(drain_ec == asio::error::connection_reset);
   });
@@ -844,7 +841,7 @@ TEST_CASE("when the peer closes, reads return what is buffered and then end of s
       auto [client, peer] = co_await test::connect_to(listener);
       asio::write(peer, asio::buffer(std::string_view("12345")));
       peer.close();
-      std::error_code ec;
+      costream::error_code ec;
       {
         auto got = co_await client.reader.readexactly(10, ec);
         CHECK(got == "12345");

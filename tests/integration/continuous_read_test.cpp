@@ -8,10 +8,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/read.hpp>
-#include <asio/write.hpp>
+#include "support/net_all.hpp"
 
 #include <array>
 #include <chrono>
@@ -171,7 +168,7 @@ TEST_CASE("a client no read waits on sees its peer's reset, and its close, withi
 
     auto [reset_client, reset_peer] = co_await test::connect_to(listener);
     test::reset(reset_peer);
-    std::error_code ec;
+    costream::error_code ec;
     const bool closed = co_await test::completes_within(reset_client.writer.wait_closed(ec), 100ms);
     CHECK(closed);
     CHECK(is_errc(ec, std::errc::connection_reset));

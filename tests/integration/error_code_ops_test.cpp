@@ -35,7 +35,7 @@ std::uint16_t closed_port(asio::io_context& io) {
 
 TEST_CASE("open_connection through with_error_code reports a refused connection as an error code",
           "[error_code][connection]") {
-  std::error_code ec;
+  costream::error_code ec;
   bool got_connection = true;
   asio::io_context probe;
   const auto port = closed_port(probe);
@@ -49,7 +49,7 @@ TEST_CASE("open_connection through with_error_code reports a refused connection 
 }
 
 TEST_CASE("start_server through with_error_code reports a port in use as an error code", "[error_code][server]") {
-  std::error_code first_ec, second_ec;
+  costream::error_code first_ec, second_ec;
   bool second_started = true;
   std::string echoed;
   costream::test::run([&]() -> asio::awaitable<void> {
@@ -77,7 +77,7 @@ TEST_CASE("start_server through with_error_code reports a port in use as an erro
 
 TEST_CASE("with_error_code on a void operation clears the code on success and sets it on failure",
           "[error_code][connection]") {
-  std::error_code drained, read_failed;
+  costream::error_code drained, read_failed;
   std::optional<std::string> partial;
   costream::test::run([&]() -> asio::awaitable<void> {
     auto server = co_await costream::start_server(echo_once, "127.0.0.1", 0);
@@ -137,7 +137,7 @@ TEST_CASE("write_eof, set_write_buffer_limits and read(-1) have the forms asynci
         "127.0.0.1", 0);
     auto [reader, writer] = co_await costream::open_connection("127.0.0.1", server.sockets()[0].port());
 
-    std::error_code ec = make_error_code(costream::errc::timed_out);  // must be cleared
+    costream::error_code ec = make_error_code(costream::errc::timed_out);  // must be cleared
     writer.set_write_buffer_limits(1024, 512, ec);
     CHECK_FALSE(ec);
     CHECK(writer.get_write_buffer_limits() == std::pair<std::size_t, std::size_t>(1024, 512));

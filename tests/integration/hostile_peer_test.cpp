@@ -8,11 +8,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/write.hpp>
+#include "support/net_all.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -53,12 +49,12 @@ struct service_log {
   int finished = 0;
   int lines_served = 0;
   std::vector<std::string> escaped;  // exceptions that reached the server's error handler
-  std::vector<std::error_code> errors;  // errors a callback caught (and so reported) itself
+  std::vector<costream::error_code> errors;  // errors a callback caught (and so reported) itself
   std::map<std::string, int> error_counts;
 
   // readline over the limit
   int overruns = 0;
-  std::error_code overrun_code;
+  costream::error_code overrun_code;
   std::size_t overrun_consumed = 0;
   std::size_t buffered_after_overrun = 0;
 
@@ -77,11 +73,11 @@ struct service_log {
   std::size_t most_buffered = 0;
 
   // a peer that resets mid-line
-  std::error_code reset_read_error;
+  costream::error_code reset_read_error;
   std::string buffered_after_reset;
   std::string read_after_reset;
-  std::error_code second_read_error;
-  std::error_code drain_after_reset;
+  costream::error_code second_read_error;
+  costream::error_code drain_after_reset;
 
   // a peer that half-closes
   bool saw_eof = false;
@@ -95,16 +91,16 @@ struct service_log {
   bool drain_timed_out = false;
   std::size_t write_buffered_at_timeout = 0;
   bool paused_at_timeout = false;
-  std::error_code drain_after_abort;
+  costream::error_code drain_after_abort;
   bool closing_after_abort = false;
   bool flood_done = false;
 
   // a peer that went away
   int write_threw = 0;
   int writes_to_gone_peer = 0;
-  std::error_code gone_drain;
-  std::error_code gone_write_after;
-  std::error_code gone_wait_closed;
+  costream::error_code gone_drain;
+  costream::error_code gone_write_after;
+  costream::error_code gone_wait_closed;
   bool gone_done = false;
 };
 
@@ -118,7 +114,7 @@ std::string what(std::exception_ptr e) {
   }
 }
 
-void note_error(service_log& log, const std::error_code& ec) {
+void note_error(service_log& log, const costream::error_code& ec) {
   log.errors.push_back(ec);
   ++log.error_counts[ec.message()];
 }
@@ -156,7 +152,7 @@ asio::awaitable<void> line_service(std::shared_ptr<service_log> log, std::chrono
   asio::co_spawn(writer.get_executor(), sample_buffer(log, reader, sampling), asio::detached);
   for (;;) {
     std::string line;
-    std::error_code failure;
+    costream::error_code failure;
     std::size_t consumed = 0;
     try {
       line = co_await with_timeout(reader.readline(), line_timeout);
@@ -210,7 +206,7 @@ asio::awaitable<void> flood(std::shared_ptr<service_log> log, stream_writer writ
     writer.write(chunk);
     log->written += chunk.size();
     log->most_write_buffered = std::max(log->most_write_buffered, writer.get_write_buffer_size());
-    std::error_code ec;
+    costream::error_code ec;
     co_await with_timeout(writer.drain(), 500ms, ec);
     if (ec == errc::timed_out) {
       log->drain_timed_out = true;
@@ -219,7 +215,7 @@ asio::awaitable<void> flood(std::shared_ptr<service_log> log, stream_writer writ
     }
   }
   writer.protocol().abort();
-  std::error_code after;
+  costream::error_code after;
   co_await writer.drain(after);
   log->drain_after_abort = after;
   log->closing_after_abort = writer.is_closing();
@@ -232,7 +228,7 @@ asio::awaitable<void> write_to_gone_peer(std::shared_ptr<service_log> log, strea
   writer.write("ready\n");
   co_await with_timeout(writer.drain(), 5s);
   const std::string chunk(1 * KiB, 'z');
-  std::error_code drained;
+  costream::error_code drained;
   for (int i = 0; i < 400 && !drained; ++i) {  // 2 s at most; the loss shows within a few writes
     try {
       writer.write(chunk);
@@ -322,7 +318,7 @@ asio::awaitable<void> half_close_service(std::shared_ptr<service_log> log, strea
 // One line under a short deadline; every error is caught and counted.
 asio::awaitable<void> storm_service(std::shared_ptr<service_log> log, stream_reader reader, stream_writer writer) {
   ++log->started;
-  std::error_code failure;
+  costream::error_code failure;
   std::string line;
   try {
     line = co_await with_timeout(reader.readline(), 2s);
@@ -374,7 +370,7 @@ asio::awaitable<int> well_behaved_client(std::uint16_t port, int count) {
     if (answer == "OK " + line) ++good;
   }
   writer.close();
-  std::error_code ignored;  // how the connection ended is not this client's concern
+  costream::error_code ignored;  // how the connection ended is not this client's concern
   co_await writer.wait_closed(ignored);
   co_return good;
 }
@@ -415,7 +411,7 @@ asio::awaitable<void> send_long_line(tcp::socket& peer, std::size_t size, bool& 
 // Closes the server and waits (bounded) for every client callback to return.
 asio::awaitable<bool> close_and_wait(server& srv) {
   srv.close();
-  std::error_code ec;
+  costream::error_code ec;
   co_await with_timeout(srv.wait_closed(), 10s, ec);
   co_return !ec;
 }
@@ -437,7 +433,7 @@ TEST_CASE("a line longer than the limit is rejected in bounded memory and the co
 
     tcp::socket peer = co_await test::raw_connect(port);
     std::string pending;
-    std::error_code ec;
+    costream::error_code ec;
     co_await asio::async_write(peer, asio::buffer(std::string_view("short\n")), asio::use_awaitable);
     const std::string first = co_await test::raw_readline(peer, pending, ec);
     CHECK(first == "OK short\n");
@@ -497,7 +493,7 @@ TEST_CASE("a slowloris peer is closed by the read timeout in bounded memory whil
   auto stop = std::make_shared<bool>(false);
   auto sent = std::make_shared<std::size_t>(0);
   std::string reply;
-  std::error_code end;
+  costream::error_code end;
   std::chrono::milliseconds open_for{0};
   bool others_served_meanwhile = false;
   int good = 0;
@@ -522,7 +518,7 @@ TEST_CASE("a slowloris peer is closed by the read timeout in bounded memory whil
 
     // The server answers the timeout and closes; the peer sees the end.
     std::string pending;
-    std::error_code ec;
+    costream::error_code ec;
     reply = co_await test::raw_readline(peer, pending, ec);
     if (!ec) {
       const std::string rest = co_await test::raw_read_to_end(peer, end);
@@ -574,7 +570,7 @@ TEST_CASE("a peer that resets mid-line: the callback sees connection_reset and s
 
     tcp::socket peer = co_await test::raw_connect(port);
     std::string pending;
-    std::error_code ec;
+    costream::error_code ec;
     co_await asio::async_write(peer, asio::buffer(std::string_view("hello\n")), asio::use_awaitable);
     const std::string ok = co_await test::raw_readline(peer, pending, ec);
     CHECK(ok == "ok\n");
@@ -605,7 +601,7 @@ TEST_CASE("a peer that half-closes and keeps reading: the server reads end of st
           "[hostile]") {
   auto log = std::make_shared<service_log>();
   std::string got;
-  std::error_code end;
+  costream::error_code end;
   test::run([&]() -> asio::awaitable<void> {
     auto callback = callback_for(log, half_close_service);
     auto srv = co_await start_server(callback, "127.0.0.1", 0);
@@ -633,7 +629,7 @@ TEST_CASE("a peer that never reads: drain blocks at the high-water mark, a drain
           "[hostile]") {
   auto log = std::make_shared<service_log>();
   std::size_t peer_got = 0;
-  std::error_code peer_end;
+  costream::error_code peer_end;
   int good = 0;
   test::run([&]() -> asio::awaitable<void> {
     auto callback = callback_for(log, dispatch_service);
@@ -683,7 +679,7 @@ TEST_CASE("peers that connect and send nothing are closed by a first-byte timeou
   constexpr int idle_peers = 20;
   auto log = std::make_shared<service_log>();
   std::vector<std::string> replies;
-  std::vector<std::error_code> ends;
+  std::vector<costream::error_code> ends;
   int idle_samples = 0;
   std::size_t idle_storage = 0;
   test::run([&]() -> asio::awaitable<void> {
@@ -695,7 +691,7 @@ TEST_CASE("peers that connect and send nothing are closed by a first-byte timeou
     std::vector<tcp::socket> peers;
     for (int i = 0; i < idle_peers; ++i) peers.push_back(co_await test::raw_connect(port));
     for (auto& peer : peers) {
-      std::error_code end;
+      costream::error_code end;
       std::string got = co_await test::raw_read_to_end(peer, end);
       replies.push_back(std::move(got));
       ends.push_back(end);
@@ -742,7 +738,7 @@ TEST_CASE("writes to a peer that has gone away neither throw nor raise SIGPIPE, 
         tcp::socket peer = co_await test::raw_connect(port);
         co_await asio::async_write(peer, asio::buffer(std::string_view("go\n")), asio::use_awaitable);
         std::string pending;
-        std::error_code ec;
+        costream::error_code ec;
         const std::string ready = co_await test::raw_readline(peer, pending, ec);
         CHECK(ready == "ready\n");
         if (by_reset) {
@@ -815,7 +811,7 @@ TEST_CASE("a storm of 500 connections that close at once leaks no descriptor and
       auto& s = (*sockets)[i];
       if (!s) continue;
       ++connected;
-      std::error_code ignored;
+      costream::error_code ignored;
       switch (i % 4) {
         case 0: s->close(ignored); break;
         case 1: test::reset(*s); break;

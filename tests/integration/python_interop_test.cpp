@@ -6,9 +6,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/posix/stream_descriptor.hpp>
-#include <asio/read.hpp>
-#include <asio/read_until.hpp>
+#include "support/net_all.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -11,9 +11,7 @@
 #include <costream/tls.hpp>
 #endif
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/co_spawn.hpp>
+#include "support/net_all.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -165,7 +163,7 @@ void watch(const asio::any_io_executor& executor, asio::awaitable<void> op, watc
   });
 }
 
-std::error_code code_of(const std::exception_ptr& e) {
+costream::error_code code_of(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::system_error& ex) {
@@ -230,7 +228,7 @@ TEST_CASE("a server serves from a listening socket made with socket(), bind() an
     server.close();
     co_await server.wait_closed();
     // The server owned the socket: it is closed, and nobody answers on its port.
-    std::error_code refused;
+    costream::error_code refused;
     try {
       auto late = co_await open_connection("127.0.0.1", port);
     } catch (const std::system_error& e) {
@@ -263,7 +261,7 @@ TEST_CASE("an Asio acceptor's descriptor serves, IPv4 and IPv6", "[server][sock]
     for (const char* address : loopbacks) {
       asio::ip::tcp::acceptor acceptor(executor);
       const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(address), 0);
-      std::error_code ec;
+      costream::error_code ec;
       acceptor.open(endpoint.protocol(), ec);
       if (!ec) acceptor.bind(endpoint, ec);
       if (ec) {
@@ -327,7 +325,7 @@ TEST_CASE("a socket of the wrong kind is refused and stays open", "[server][sock
     ::close(tcp_fd);
 
     // A descriptor that is not open at all.
-    std::error_code bad;
+    costream::error_code bad;
     try {
       auto server = co_await start_server(plain, listening_socket(tcp_fd));
     } catch (const std::system_error& e) {
@@ -485,7 +483,7 @@ TEST_CASE("wait_closed waits for a connection whose plain-function callback retu
 TEST_CASE("wait_closed waits while the server is open, even with no connection", "[server][wait_closed]") {
   test::run([&]() -> asio::awaitable<void> {
     auto server = co_await start_server(test::echo_lines, "127.0.0.1", 0);
-    std::error_code ec;
+    costream::error_code ec;
     const bool early = co_await test::completes_within(server.wait_closed(ec), 200ms);
     CHECK_FALSE(early);
     CHECK(ec == asio::error::operation_aborted);  // the error_code form reports its cancellation
@@ -547,7 +545,7 @@ TEST_CASE("close_clients and abort_clients end connections a callback kept, and 
     const bool closed = co_await test::completes_within(server.wait_closed(), 5s);
     CHECK(closed);
     for (auto& c : clients) {
-      std::error_code ec;
+      costream::error_code ec;
       const std::string rest = co_await c.reader.read(100, ec);
       CHECK(rest.empty());
     }
@@ -585,7 +583,7 @@ TEST_CASE("a cancelled serve_forever closes the server, waits for its connection
     CHECK_FALSE(forever.done);  // the client's connection is still open
 
     // Closed: nobody accepts any more.
-    std::error_code refused;
+    costream::error_code refused;
     try {
       auto late = co_await open_connection(endpoint);
     } catch (const std::system_error& e) {

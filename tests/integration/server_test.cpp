@@ -7,9 +7,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
-#include <asio/strand.hpp>
+#include "support/net_all.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -227,7 +225,7 @@ TEST_CASE("close() stops accepting while the clients already connected go on", "
 
     // A new client is refused, or at the very least never served.
     bool served = false;
-    std::error_code failure;
+    costream::error_code failure;
     try {
       auto late = co_await open_connection(endpoint);
       late.writer.write("after\n");
@@ -322,7 +320,7 @@ TEST_CASE("abort_clients closes each connection at once, dropping what was not s
     server.abort_clients();
     // What the kernel had taken still arrives; then end of stream (or a reset).
     std::string got;
-    std::error_code ec;
+    costream::error_code ec;
     for (;;) {
       auto chunk = co_await reader.read(64 * KiB, ec);
       if (chunk.empty()) break;

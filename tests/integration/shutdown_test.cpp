@@ -4,7 +4,7 @@
 #include "support/loopback.hpp"
 #include "support/run.hpp"
 
-#include <asio/strand.hpp>
+#include "support/net_all.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -8,9 +8,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/steady_timer.hpp>
+#include "support/net_all.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -305,7 +303,7 @@ TEST_CASE("a soak of 2,000 concurrent connections echoes every byte intact and g
         rss_peak = std::max(rss_peak, test::resident_bytes());
 
         srv.close();
-        std::error_code ec;
+        costream::error_code ec;
         co_await with_timeout(srv.wait_closed(), 10s, ec);
         CHECK_FALSE(ec);
         state->gate.reset();

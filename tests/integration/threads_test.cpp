@@ -3,7 +3,7 @@
 #include "support/catch.hpp"
 #include "support/run.hpp"
 
-#include <asio/strand.hpp>
+#include "support/net_all.hpp"
 
 #include <atomic>
 #include <chrono>

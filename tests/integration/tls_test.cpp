@@ -293,7 +293,7 @@ asio::awaitable<void> reply_once(tls_stream_reader reader, tls_stream_writer wri
 // A server whose error handler counts failed handshakes.
 struct counted_errors {
   std::shared_ptr<std::atomic<int>> count = std::make_shared<std::atomic<int>>(0);
-  std::shared_ptr<std::error_code> last = std::make_shared<std::error_code>();
+  std::shared_ptr<costream::error_code> last = std::make_shared<costream::error_code>();
   server_error_handler handler() const {
     return [count = count, last = last](std::exception_ptr e) {
       try {
@@ -318,7 +318,7 @@ asio::awaitable<std::string> exchange(std::uint16_t port, tls_options options, s
 }
 
 // What a client's failed handshake threw: its code (empty when it succeeded).
-asio::awaitable<std::error_code> handshake_error(std::uint16_t port, tls_options options, std::string host = "localhost") {
+asio::awaitable<costream::error_code> handshake_error(std::uint16_t port, tls_options options, std::string host = "localhost") {
   try {
     auto connection = co_await open_connection(host, port, {}, std::move(options));
   } catch (const certificate_verify_error& e) {
@@ -326,7 +326,7 @@ asio::awaitable<std::error_code> handshake_error(std::uint16_t port, tls_options
   } catch (const std::system_error& e) {
     co_return e.code();
   }
-  co_return std::error_code{};
+  co_return costream::error_code{};
 }
 
 }  // namespace
@@ -352,7 +352,7 @@ TEST_CASE("open_connection over TLS talks to openssl s_server, verifying its cer
     CHECK(selected_alpn_protocol(writer).empty());
     CHECK_FALSE(writer.can_write_eof());
     writer.close();
-    std::error_code closed;
+    costream::error_code closed;
     co_await writer.wait_closed(closed);
     CHECK_FALSE(closed);
     const bool exited = co_await s_server.exited_within(10s);
@@ -412,7 +412,7 @@ TEST_CASE("a TLS client talks to a Python asyncio TLS server", "[tls][python]") 
     CHECK(one == "py:one\n");
     CHECK(two == "py:two\n");
     writer.close();
-    std::error_code closed;
+    costream::error_code closed;
     co_await writer.wait_closed(closed);
     CHECK_FALSE(closed);
     const bool exited = co_await python.exited_within(10s);
@@ -444,7 +444,7 @@ TEST_CASE("a client refuses an expired certificate, and the server keeps serving
     auto server = co_await start_server(tls_echo, "127.0.0.1", 0, {}, tls_options(server_ctx));
     server.set_error_handler(errors.handler());
     const auto port = server.sockets()[0].port();
-    const std::error_code refused = co_await handshake_error(port, tls_options(ctx));
+    const costream::error_code refused = co_await handshake_error(port, tls_options(ctx));
     CHECK(refused == tls_verify_errc::certificate_has_expired);
     CHECK(refused.category() == tls_verify_category());
     const bool reported = co_await test::eventually([&] { return errors.count->load() == 1; });
@@ -463,9 +463,9 @@ TEST_CASE("a client refuses a certificate for another host name, and the server 
     auto server = co_await start_server(tls_echo, "127.0.0.1", 0, {}, tls_options(server_ctx));
     server.set_error_handler(errors.handler());
     const auto port = server.sockets()[0].port();
-    const std::error_code by_name = co_await handshake_error(port, tls_options(ctx));
+    const costream::error_code by_name = co_await handshake_error(port, tls_options(ctx));
     CHECK(by_name == tls_verify_errc::hostname_mismatch);
-    const std::error_code by_address = co_await handshake_error(port, tls_options(ctx), "127.0.0.1");
+    const costream::error_code by_address = co_await handshake_error(port, tls_options(ctx), "127.0.0.1");
     CHECK(by_address == tls_verify_errc::ip_address_mismatch);
     const bool reported = co_await test::eventually([&] { return errors.count->load() == 2; });
     CHECK(reported);
@@ -536,7 +536,7 @@ TEST_CASE("a TLS handshake that outlasts handshake_timeout fails with timed_out,
     // A client against a TCP listener that never speaks TLS.
     asio::ip::tcp::acceptor silent(executor, {asio::ip::make_address("127.0.0.1"), 0});
     const auto started = std::chrono::steady_clock::now();
-    const std::error_code client_side =
+    const costream::error_code client_side =
         co_await handshake_error(silent.local_endpoint().port(), with_timeouts(ctx, 200ms, 5s));
     CHECK(client_side == errc::timed_out);
     CHECK(std::chrono::steady_clock::now() - started < 5s);
@@ -568,7 +568,7 @@ TEST_CASE("close over TLS gives up on a peer that never answers close_notify aft
     const auto started = std::chrono::steady_clock::now();
     writer.close();
     CHECK(writer.is_closing());
-    std::error_code closed;
+    costream::error_code closed;
     co_await writer.wait_closed(closed);
     CHECK(closed == errc::timed_out);
     CHECK(std::chrono::steady_clock::now() - started < 2s);

@@ -5,8 +5,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/ip/v6_only.hpp>
+#include "support/net_all.hpp"
 
 #include <cerrno>
 #include <sys/stat.h>
@@ -35,7 +34,7 @@ bool file_exists(const std::string& path) {
 bool have_ipv6_loopback() {
   asio::io_context io;
   tcp::acceptor a(io);
-  std::error_code ec;
+  costream::error_code ec;
   a.open(tcp::v6(), ec);
   if (!ec) a.bind({asio::ip::make_address("::1"), 0}, ec);
   return !ec;
@@ -115,7 +114,7 @@ TEST_CASE("start_unix_server refuses a path that is a regular file", "[unix]") {
   const std::string path = temp_socket_path("regular");
   { std::ofstream(path) << "not a socket"; }
   test::run([&]() -> asio::awaitable<void> {
-    std::error_code code;
+    costream::error_code code;
     try {
       auto server = co_await start_unix_server([](unix_stream_reader, unix_stream_writer) {}, path);
     } catch (const std::system_error& e) {
@@ -142,7 +141,7 @@ TEST_CASE("a Unix server on a Linux abstract-namespace path needs no file", "[un
 
 TEST_CASE("open_unix_connection to a missing path throws a system_error", "[unix]") {
   test::run([&]() -> asio::awaitable<void> {
-    std::error_code code;
+    costream::error_code code;
     try {
       co_await open_unix_connection(temp_socket_path("missing"));
     } catch (const std::system_error& e) {
@@ -261,7 +260,7 @@ TEST_CASE("open_connection with Happy Eyeballs reports connection_refused when i
     endpoints.emplace_back(asio::ip::make_address("127.0.0.1"), port);
     connection_options options;
     options.happy_eyeballs_delay = 50ms;
-    std::error_code code;
+    costream::error_code code;
     try {
       co_await open_connection(endpoints, options);
     } catch (const std::system_error& e) {
@@ -272,7 +271,7 @@ TEST_CASE("open_connection with Happy Eyeballs reports connection_refused when i
 }
 
 TEST_CASE("connect_timeout gives up on an address that never answers with errc::timed_out", "[tcp][timeout]") {
-  std::error_code ec;
+  costream::error_code ec;
   std::chrono::steady_clock::duration took{};
   test::run([&]() -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;

@@ -21,9 +21,17 @@ if(MODE STREQUAL "find_package")
   endif()
   list(APPEND consumer_args "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix")
 else()
-  list(APPEND consumer_args "-DCOSTREAM_SOURCE_DIR=${SOURCE_DIR}")
+  # FetchContent takes the consumer's choice of Asio as a cache option of costream's.
+  list(APPEND consumer_args "-DCOSTREAM_SOURCE_DIR=${SOURCE_DIR}" "-DCOSTREAM_USE_BOOST_ASIO=${USE_BOOST_ASIO}")
 endif()
 run(${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/package/consumer" -B "${WORK_DIR}/build" -G "${GENERATOR}"
     ${consumer_args})
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 run("${WORK_DIR}/build/consumer")
+# The consumer must be on the Asio costream was built with (find_package) or asked for (FetchContent).
+if(USE_BOOST_ASIO)
+  file(STRINGS "${WORK_DIR}/build/CMakeCache.txt" _boost REGEX "^Boost_DIR:")
+  if(NOT _boost)
+    message(FATAL_ERROR "costream is on Boost.Asio, but the consumer did not find Boost")
+  endif()
+endif()

@@ -5,10 +5,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/post.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
+#include "support/net_all.hpp"
 
 #include <cstddef>
 #include <cstdio>

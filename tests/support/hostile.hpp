@@ -5,11 +5,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/ip/tcp.hpp>
-#include <asio/read_until.hpp>
-#include <asio/streambuf.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
+#include "support/net_all.hpp"
 
 #include <sys/resource.h>
 
@@ -29,7 +25,7 @@ namespace costream::test {
 /// directory's own descriptor counts once, before and after alike).
 inline std::size_t count_open_fds() {
   std::size_t n = 0;
-  std::error_code ec;
+  costream::error_code ec;
   for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
     ++n;
@@ -135,7 +131,7 @@ inline asio::awaitable<asio::ip::tcp::socket> raw_connect(std::uint16_t port,
 /// read past it. Returns what there was (maybe without "\n") at end of
 /// stream or on an error, reported in `ec`.
 inline asio::awaitable<std::string> raw_readline(asio::ip::tcp::socket& socket, std::string& pending,
-                                                 std::error_code& ec) {
+                                                 costream::error_code& ec) {
   auto [error, n] =
       co_await asio::async_read_until(socket, asio::dynamic_buffer(pending), '\n', compat::use_tuple);
   ec = error;
@@ -147,7 +143,7 @@ inline asio::awaitable<std::string> raw_readline(asio::ip::tcp::socket& socket, 
 
 /// Reads a raw socket to end of stream or error and returns what it got;
 /// how it ended in `ec` (eof for a clean end).
-inline asio::awaitable<std::string> raw_read_to_end(asio::ip::tcp::socket& socket, std::error_code& ec) {
+inline asio::awaitable<std::string> raw_read_to_end(asio::ip::tcp::socket& socket, costream::error_code& ec) {
   std::string all;
   std::string chunk(64 * 1024, '\0');
   for (;;) {
@@ -161,7 +157,7 @@ inline asio::awaitable<std::string> raw_read_to_end(asio::ip::tcp::socket& socke
 }
 
 /// Is `ec` one of the ways a write to a vanished peer is reported?
-inline bool is_peer_gone(const std::error_code& ec) {
+inline bool is_peer_gone(const costream::error_code& ec) {
   return ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == make_error_code(errc::connection_lost);
 }

@@ -5,11 +5,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-#include <asio/use_awaitable.hpp>
+#include "support/net_all.hpp"
 
 #include <chrono>
 #include <cstddef>

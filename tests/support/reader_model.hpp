@@ -7,14 +7,7 @@
 
 #include "support/chunks.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/error.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/write.hpp>
+#include "support/net_all.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -79,7 +72,7 @@ struct read_request {
 /// line_too_long, `expected` only for incomplete_read.
 struct read_outcome {
   std::string data;  // what it returned, or the partial bytes of an incomplete read
-  std::error_code ec;
+  costream::error_code ec;
   std::optional<std::size_t> consumed;
   std::optional<std::size_t> expected;
   bool operator==(const read_outcome&) const = default;
@@ -89,7 +82,7 @@ struct read_outcome {
 /// code, one with costream's, and an exception that is no system_error.
 enum class stored_error { connection_reset, connection_lost, other };
 
-inline std::error_code code_of(stored_error e) {
+inline costream::error_code code_of(stored_error e) {
   switch (e) {
     case stored_error::connection_reset: return asio::error::connection_reset;
     case stored_error::connection_lost: return make_error_code(errc::connection_lost);
@@ -108,7 +101,7 @@ inline std::exception_ptr make_stored_error(stored_error e) {
 // ---------------------------------------------------------------------------
 // Descriptions, for failure messages.
 
-inline std::string describe(const std::error_code& ec) {
+inline std::string describe(const costream::error_code& ec) {
   if (!ec) return "ok";
   return std::string(ec.category().name()) + ":" + std::to_string(ec.value()) + " (" + ec.message() + ")";
 }
@@ -151,13 +144,13 @@ class reader_model {
   bool eof() const noexcept { return eof_; }
   bool at_eof() const noexcept { return eof_ && buffer_.empty(); }
   bool has_exception() const noexcept { return static_cast<bool>(error_); }
-  std::error_code exception_code() const noexcept { return error_; }
+  costream::error_code exception_code() const noexcept { return error_; }
   bool waiting() const noexcept { return pending_.has_value(); }
   const std::optional<read_request>& pending() const noexcept { return pending_; }
 
   /// Appends bytes; after feed_eof the real reader throws errc::feed_after_eof
   /// and nothing changes (returned here instead).
-  std::error_code feed_data(std::string_view bytes) {
+  costream::error_code feed_data(std::string_view bytes) {
     if (eof_) return make_error_code(errc::feed_after_eof);
     buffer_.append(bytes);
     return {};
@@ -166,7 +159,7 @@ class reader_model {
   void feed_eof() { eof_ = true; }
 
   /// `code` is what the no-throw forms report for the stored exception.
-  void set_exception(std::error_code code) { error_ = code; }
+  void set_exception(costream::error_code code) { error_ = code; }
 
   /// Starts a read. Returns its outcome if it completes at once, else nullopt:
   /// it waits and becomes the pending read. A read started while another
@@ -378,7 +371,7 @@ class reader_model {
   std::size_t limit_;
   std::string buffer_;
   bool eof_ = false;
-  std::error_code error_;       // the stored exception, as the no-throw forms report it
+  costream::error_code error_;       // the stored exception, as the no-throw forms report it
   bool discarding_ = false;     // readline is dropping the rest of an over-long line
   std::size_t discarded_ = 0;   // how much of it so far
   std::optional<read_request> pending_;
@@ -574,13 +567,13 @@ class reader_check {
       return settle();
     }
     note("feed_data(" + quote(bytes) + ")");
-    std::error_code real;
+    costream::error_code real;
     try {
       reader_.feed_data(bytes);
     } catch (const std::system_error& e) {
       real = e.code();
     }
-    const std::error_code expected = model_.feed_data(bytes);
+    const costream::error_code expected = model_.feed_data(bytes);
     if (real != expected) return fail("feed_data reported " + describe(real) + ", the model " + describe(expected));
     settle();
   }
@@ -695,7 +688,7 @@ class reader_check {
         const std::string_view arrived = std::string_view(sent_).substr(fed_, received - fed_);
         note("  (delivered " + quote(arrived) + ")");
         fed_ = received;
-        const std::error_code expected = model_.feed_data(arrived);
+        const costream::error_code expected = model_.feed_data(arrived);
         if (expected) return fail("the model refused bytes the connection delivered: " + describe(expected));
         settle_once();
         continue;

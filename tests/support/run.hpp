@@ -5,9 +5,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
+#include "support/net_all.hpp"
 
 #include <chrono>
 #include <exception>
@@ -38,7 +36,7 @@ void run(MakeCoroutine make, std::chrono::milliseconds deadline = std::chrono::s
     done = true;
   });
   asio::steady_timer timer(io, deadline);
-  timer.async_wait([&](std::error_code ec) {
+  timer.async_wait([&](costream::error_code ec) {
     if (!ec && !done) io.stop();
   });
   while (!done && !io.stopped()) {

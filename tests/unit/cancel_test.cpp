@@ -6,9 +6,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
+#include "support/net_all.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -49,7 +47,7 @@ const named_op waiting_reads[] = {
 constexpr std::string_view waiting_result = "ab|cd\n";
 
 // Runs `op` and records how it ended (the error of a throwing read).
-asio::awaitable<void> capture(asio::awaitable<std::string> op, std::string& data, std::error_code& ec, bool& done) {
+asio::awaitable<void> capture(asio::awaitable<std::string> op, std::string& data, costream::error_code& ec, bool& done) {
   try {
     data = co_await std::move(op);
   } catch (const std::system_error& e) {
@@ -84,7 +82,7 @@ TEST_CASE("a read cancelled by a timer race consumes nothing and leaves the read
         bool fed = false;
         asio::co_spawn(ex, feed_and_flag(reader, chunks, fed), test::rethrow);
         std::string data;
-        std::error_code ec;
+        costream::error_code ec;
         bool done = false;
         auto winner = co_await (capture(waiting_reads[i].op(reader), data, ec, done) || timer_after(fed));
         CHECK(winner.index() == 1);
@@ -105,7 +103,7 @@ TEST_CASE("read(n) cancelled while waiting leaves the reader usable", "[cancel][
   test::run([&]() -> asio::awaitable<void> {
     stream_reader reader(co_await asio::this_coro::executor, 4);
     std::string data;
-    std::error_code ec;
+    costream::error_code ec;
     bool done = false;
     auto winner = co_await (capture(reader.read(5), data, ec, done) || test::sleep_for(5ms));
     CHECK(winner.index() == 1);
@@ -120,7 +118,7 @@ TEST_CASE("the no-throw form of a cancelled read reports operation_aborted", "[c
   test::run([&]() -> asio::awaitable<void> {
     stream_reader reader(co_await asio::this_coro::executor, 8);
     reader.feed_data("abc");
-    std::error_code ec;
+    costream::error_code ec;
     auto winner = co_await (reader.readexactly(5, ec) || test::sleep_for(5ms));
     CHECK(winner.index() == 1);
     CHECK(ec == asio::error::operation_aborted);
@@ -135,7 +133,7 @@ TEST_CASE("a read cancelled through a cancellation slot completes with operation
     reader.feed_data("par");
     asio::cancellation_signal signal;
     std::string data;
-    std::error_code ec;
+    costream::error_code ec;
     bool done = false;
     asio::co_spawn(ex, capture(reader.readuntil("\r\n"), data, ec, done),
                    asio::bind_cancellation_slot(signal.slot(), test::rethrow));
@@ -158,7 +156,7 @@ TEST_CASE("a read cancelled just as its data arrives consumes nothing", "[cancel
     stream_reader reader(ex, 8);
     asio::cancellation_signal signal;
     std::string data;
-    std::error_code ec;
+    costream::error_code ec;
     bool done = false;
     asio::co_spawn(ex, capture(reader.readline(), data, ec, done),
                    asio::bind_cancellation_slot(signal.slot(), test::rethrow));
@@ -185,7 +183,7 @@ TEST_CASE("readline cancelled while discarding an over-long line goes on discard
       stream_reader reader(co_await asio::this_coro::executor, 4);
       reader.feed_data("abcdefgh");
       std::string data;
-      std::error_code ec;
+      costream::error_code ec;
       bool done = false;
       auto winner = co_await (capture(reader.readline(), data, ec, done) || test::sleep_for(5ms));
       CHECK(winner.index() == 1);
@@ -194,7 +192,7 @@ TEST_CASE("readline cancelled while discarding an over-long line goes on discard
       CHECK(reader.buffered().empty());
       test::spawn_feeder(reader, chunks);
       std::size_t consumed = 0;
-      std::error_code code;
+      costream::error_code code;
       try {
         (void)co_await reader.readline();
       } catch (const limit_overrun_error& e) {
@@ -225,14 +223,14 @@ TEST_CASE("a second read that must wait while one waits fails with concurrent_re
       stream_reader reader(ex, 8);
       if (std::string_view(second.name) != "read(1)") reader.feed_data("ab");
       std::string first_data;
-      std::error_code first_ec;
+      costream::error_code first_ec;
       bool first_done = false;
       asio::co_spawn(ex, capture(reader.readline(), first_data, first_ec, first_done), test::rethrow);
       co_await test::yield_turns();
       REQUIRE_FALSE(first_done);
       const std::string before(reader.buffered());
 
-      std::error_code ec;
+      costream::error_code ec;
       std::string data = "(not set)";
       try {
         data = co_await second.op(reader);
@@ -256,11 +254,11 @@ TEST_CASE("the no-throw form of a concurrent read reports concurrent_read", "[ca
     const auto ex = co_await asio::this_coro::executor;
     stream_reader reader(ex, 8);
     std::string first_data;
-    std::error_code first_ec;
+    costream::error_code first_ec;
     bool first_done = false;
     asio::co_spawn(ex, capture(reader.readexactly(2), first_data, first_ec, first_done), test::rethrow);
     co_await test::yield_turns();
-    std::error_code ec;
+    costream::error_code ec;
     auto got = co_await reader.readexactly(2, ec);
     CHECK(ec == errc::concurrent_read);
     CHECK(got.empty());
@@ -274,7 +272,7 @@ TEST_CASE("after a cancelled read, another read may wait", "[cancel][concurrent]
   test::run([&]() -> asio::awaitable<void> {
     stream_reader reader(co_await asio::this_coro::executor, 8);
     std::string data;
-    std::error_code ec;
+    costream::error_code ec;
     bool done = false;
     (void)co_await (capture(reader.readline(), data, ec, done) || test::sleep_for(5ms));
     REQUIRE(ec == asio::error::operation_aborted);
@@ -290,7 +288,7 @@ TEST_CASE("a read that the buffer completes is not refused while another read wa
     stream_reader reader(ex, 8);
     reader.feed_data("abc");
     std::string first_data;
-    std::error_code first_ec;
+    costream::error_code first_ec;
     bool first_done = false;
     asio::co_spawn(ex, capture(reader.readexactly(5), first_data, first_ec, first_done), test::rethrow);
     co_await test::yield_turns();

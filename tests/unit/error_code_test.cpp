@@ -34,13 +34,13 @@ struct scenario {
   std::vector<std::string> separators;  // readuntil: the first; readuntil_list: all of them
   std::string input;
   ending end;
-  std::error_code expected;  // what both forms must report
+  costream::error_code expected;  // what both forms must report
 };
 
 // How a read ended, and the reader after it.
 struct outcome {
   std::string data;  // the result, or an incomplete_read_error's partial()
-  std::error_code ec;
+  costream::error_code ec;
   std::size_t consumed = 0;
   std::optional<std::size_t> expected;  // throwing form only
   bool rethrew_stored = false;          // throwing form: the very exception stored
@@ -48,11 +48,11 @@ struct outcome {
   bool at_eof = false;
 };
 
-std::error_code no_error() { return {}; }
+costream::error_code no_error() { return {}; }
 
 // Starts the read; the throwing form when ec is null, and readuntil's form
 // with `consumed` when that is not null.
-asio::awaitable<std::string> start(stream_reader& r, const scenario& s, std::error_code* ec, std::size_t* consumed) {
+asio::awaitable<std::string> start(stream_reader& r, const scenario& s, costream::error_code* ec, std::size_t* consumed) {
   switch (s.kind) {
     case op_kind::read_n:
       return ec != nullptr ? r.read(s.n, *ec) : r.read(s.n);
@@ -127,7 +127,7 @@ asio::awaitable<outcome> run_no_throw(stream_reader reader, const scenario& s, c
   co_return o;
 }
 
-const std::error_code reset = asio::error::connection_reset;
+const costream::error_code reset = asio::error::connection_reset;
 
 const std::vector<scenario>& scenarios() {
   static const std::vector<scenario> all = {
@@ -205,7 +205,7 @@ TEST_CASE("readuntil's no-throw form reports consumed as limit_overrun_error doe
     const auto ex = co_await asio::this_coro::executor;
     stream_reader reader(ex, 4);
     reader.feed_data("abcdefg\nxy");
-    std::error_code ec;
+    costream::error_code ec;
     std::size_t consumed = 0;
     auto data = co_await reader.readuntil("\n", ec, consumed);
     CHECK(ec == errc::limit_overrun);
@@ -226,7 +226,7 @@ TEST_CASE("a no-throw read clears the error_code it is given when it succeeds", 
   test::run([&]() -> asio::awaitable<void> {
     stream_reader reader(co_await asio::this_coro::executor, 4);
     reader.feed_data("ab\ncd\nef\ngh");
-    std::error_code ec = make_error_code(errc::timed_out);
+    costream::error_code ec = make_error_code(errc::timed_out);
     auto line = co_await reader.readline(ec);
     CHECK(line == "ab\n");
     CHECK_FALSE(ec);
@@ -252,8 +252,8 @@ TEST_CASE("a no-throw read clears the error_code it is given when it succeeds", 
 
 TEST_CASE("system errors compare by errno whichever category Asio puts them in", "[error_code]") {
   // What Asio's sockets report for EMFILE and ECONNRESET.
-  const std::error_code emfile(EMFILE, asio::error::get_system_category());
-  const std::error_code reset = asio::error::connection_reset;
+  const costream::error_code emfile(EMFILE, asio::error::get_system_category());
+  const costream::error_code reset = asio::error::connection_reset;
   CHECK(system_errno(emfile) == EMFILE);
   CHECK(is_errc(emfile, std::errc::too_many_files_open));
   CHECK_FALSE(is_errc(emfile, std::errc::too_many_files_open_in_system));
@@ -265,5 +265,5 @@ TEST_CASE("system errors compare by errno whichever category Asio puts them in",
   CHECK(is_errc(make_error_code(errc::timed_out), std::errc::timed_out));
   CHECK(system_errno(make_error_code(errc::incomplete_read)) == 0);
   CHECK_FALSE(is_errc(make_error_code(errc::incomplete_read), static_cast<std::errc>(1)));
-  CHECK_FALSE(is_errc(std::error_code(), std::errc::connection_reset));
+  CHECK_FALSE(is_errc(costream::error_code(), std::errc::connection_reset));
 }

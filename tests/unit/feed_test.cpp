@@ -63,7 +63,7 @@ TEST_CASE("feed_data after feed_eof is an error", "[feed][eof]") {
     stream_reader reader(co_await asio::this_coro::executor, 4);
     reader.feed_data("ab");
     reader.feed_eof();
-    std::error_code code;
+    costream::error_code code;
     try {
       reader.feed_data("more");
     } catch (const std::system_error& e) {
@@ -131,7 +131,7 @@ TEST_CASE("set_exception replaces an earlier exception", "[feed][exception]") {
     stream_reader reader(co_await asio::this_coro::executor, 4);
     reader.set_exception(std::make_exception_ptr(std::runtime_error("first")));
     reader.set_exception(std::make_exception_ptr(std::system_error(asio::error::connection_reset)));
-    std::error_code code;
+    costream::error_code code;
     try {
       (void)co_await reader.read(1);
     } catch (const std::system_error& e) {

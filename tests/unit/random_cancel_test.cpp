@@ -3,9 +3,7 @@
 #include "support/catch.hpp"
 #include "support/run.hpp"
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/post.hpp>
+#include "support/net_all.hpp"
 
 #include <functional>
 #include <random>
@@ -103,7 +101,7 @@ void check_method(const read_fn& read) {
 // Reads that return the partial tail at end of stream instead of throwing,
 // so that the loop can collect every byte.
 asio::awaitable<std::string> readuntil_or_rest(costream::stream_reader& reader, std::string_view sep) {
-  std::error_code ec;
+  costream::error_code ec;
   std::string data = co_await reader.readuntil(sep, ec);
   if (ec == costream::errc::incomplete_read) co_return data;  // the partial tail
   if (ec == costream::errc::limit_overrun) co_return co_await reader.read(16);
@@ -115,7 +113,7 @@ asio::awaitable<std::string> readuntil_or_rest(costream::stream_reader& reader, 
 
 TEST_CASE("readline cancelled at random points loses no byte", "[cancel][readline]") {
   check_method([](costream::stream_reader& r, std::mt19937&) -> asio::awaitable<std::string> {
-    std::error_code ec;
+    costream::error_code ec;
     std::string line = co_await r.readline(ec);
     if (ec) throw std::system_error(ec);
     co_return line;
@@ -129,7 +127,7 @@ TEST_CASE("readuntil cancelled at random points loses no byte", "[cancel][readun
 TEST_CASE("readexactly cancelled at random points loses no byte", "[cancel][readexactly]") {
   check_method([](costream::stream_reader& r, std::mt19937& rng) -> asio::awaitable<std::string> {
     const std::size_t n = std::uniform_int_distribution<std::size_t>(1, 40)(rng);
-    std::error_code ec;
+    costream::error_code ec;
     std::string data = co_await r.readexactly(n, ec);
     if (ec && ec != costream::errc::incomplete_read) throw std::system_error(ec);
     co_return data;  // at end of stream: the partial tail

@@ -168,7 +168,7 @@ TEST_CASE("read(n) returns buffered bytes before raising a stored exception", "[
       const auto error = std::make_exception_ptr(std::system_error(asio::error::connection_reset));
       test::spawn_feeder(reader, chunks, {false, error});
       std::string all;
-      std::error_code raised;
+      costream::error_code raised;
       for (;;) {
         try {
           all += co_await reader.read(2);

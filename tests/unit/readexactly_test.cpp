@@ -91,7 +91,7 @@ TEST_CASE("readexactly raises incomplete_read_error with every buffered byte at 
       bool thrown = false;
       std::string partial;
       std::optional<std::size_t> expected;
-      std::error_code code;
+      costream::error_code code;
       std::string what;
       try {
         (void)co_await reader.readexactly(10);
@@ -140,7 +140,7 @@ TEST_CASE("incomplete_read_error is an std::system_error of costream's category"
     stream_reader reader(co_await asio::this_coro::executor, 4);
     reader.feed_data("x");
     reader.feed_eof();
-    std::error_code code;
+    costream::error_code code;
     try {
       (void)co_await reader.readexactly(2);
     } catch (const std::system_error& e) {
@@ -161,7 +161,7 @@ TEST_CASE("readexactly completes from the buffer before raising a stored excepti
                          {false, std::make_exception_ptr(std::system_error(asio::error::connection_reset))});
       auto first = co_await reader.readexactly(3);
       CHECK(first == "abc");
-      std::error_code raised;
+      costream::error_code raised;
       bool incomplete = false;
       try {
         (void)co_await reader.readexactly(5);

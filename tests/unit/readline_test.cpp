@@ -22,7 +22,7 @@ namespace {
 struct line_result {
   std::string line;
   bool overrun = false;
-  std::error_code code;
+  costream::error_code code;
   std::size_t consumed = 0;
 };
 
@@ -189,7 +189,7 @@ TEST_CASE("readline's limit_overrun_error is a std::system_error with code line_
   test::run([&]() -> asio::awaitable<void> {
     stream_reader reader(co_await asio::this_coro::executor, 2);
     reader.feed_data("abc\n");
-    std::error_code code;
+    costream::error_code code;
     try {
       (void)co_await reader.readline();
     } catch (const std::system_error& e) {
@@ -232,7 +232,7 @@ TEST_CASE("readline returns complete lines before raising a stored exception", "
       test::spawn_feeder(reader, chunks,
                          {false, std::make_exception_ptr(std::system_error(asio::error::connection_reset))});
       std::vector<std::string> lines;
-      std::error_code raised;
+      costream::error_code raised;
       for (;;) {
         try {
           lines.push_back(co_await reader.readline());
@@ -276,7 +276,7 @@ TEST_CASE("readline raises a stored exception even when it carries one of costre
     SECTION("a limit_overrun_error") {
       reader.set_exception(std::make_exception_ptr(limit_overrun_error(errc::limit_overrun, 3)));
       bool thrown = false;
-      std::error_code code;
+      costream::error_code code;
       try {
         (void)co_await reader.readline();
       } catch (const limit_overrun_error& e) {

@@ -24,7 +24,7 @@ namespace {
 // One readuntil's outcome: the data, or what it raised.
 struct until_result {
   std::string data;
-  std::error_code code;                 // of any std::system_error raised
+  costream::error_code code;                 // of any std::system_error raised
   std::size_t consumed = 0;             // limit_overrun_error
   bool incomplete = false;              // incomplete_read_error
   std::optional<std::size_t> expected;  // incomplete_read_error

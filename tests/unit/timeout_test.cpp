@@ -74,7 +74,7 @@ TEST_CASE("a read that fails before its timeout reports its own error at once", 
 }
 
 TEST_CASE("the error_code form of with_timeout reports timed_out and returns an empty result", "[timeout]") {
-  std::error_code ec;
+  costream::error_code ec;
   std::string got = "unset", later;
   costream::test::run([&]() -> asio::awaitable<void> {
     costream::stream_reader reader(co_await asio::this_coro::executor, 64);
@@ -118,7 +118,7 @@ TEST_CASE("a reader that timed out many times in a row loses no byte", "[timeout
       reader.feed_eof();
     }, asio::detached);
     for (;;) {
-      std::error_code ec;
+      costream::error_code ec;
       std::string line = co_await costream::with_timeout(reader.readline(), 1ms, ec);
       if (ec) continue;
       if (line.empty()) break;

@@ -10,9 +10,7 @@
 
 #include <costream/costream.hpp>
 
-#include <asio/co_spawn.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/io_context.hpp>
+#include "support/net_all.hpp"
 
 #include <chrono>
 
@@ -68,7 +66,7 @@ TEST_CASE("try_readline returns a line of limit() bytes and declines a longer on
     std::optional<std::string_view> second = reader.try_readline();
     CHECK(shown(second) == "declined");
     CHECK(reader.buffered() == "abcde\nxy\n");
-    std::error_code ec;
+    costream::error_code ec;
     (void)co_await reader.readline(ec);
     CHECK(ec == errc::line_too_long);
     std::optional<std::string_view> third = reader.try_readline();
@@ -109,7 +107,7 @@ TEST_CASE("try_readline declines while readline is discarding an over-long line"
   test::run([&]() -> asio::awaitable<void> {
     stream_reader reader(co_await asio::this_coro::executor, 4);
     reader.feed_data("abcdefgh");
-    std::error_code ec;
+    costream::error_code ec;
     // readline drops the over-long line as it comes and waits for its end;
     // cancelled, it goes on discarding next time.
     auto winner = co_await (reader.readline(ec) || test::sleep_for(5ms));
@@ -118,7 +116,7 @@ TEST_CASE("try_readline declines while readline is discarding an over-long line"
     // "ijk\n" is the end of the dropped line, not a line.
     std::optional<std::string_view> line = reader.try_readline();
     CHECK(shown(line) == "declined");
-    std::error_code code;
+    costream::error_code code;
     (void)co_await reader.readline(code);
     CHECK(code == errc::line_too_long);
     line = reader.try_readline();

@@ -41,10 +41,12 @@ class event {
     try {
       auto [ec] = co_await timer_.async_wait(compat::use_tuple);
       (void)ec;  // the timer never expires: every completion is a cancellation
-    } catch (const std::system_error& e) {
+    } catch (...) {
       // Asio throws instead of starting the wait when the awaiting coroutine
       // was already cancelled.
-      co_return e.code();
+      auto code = current_system_error();
+      if (!code) throw;
+      co_return *code;
     }
     if (generation != generation_) co_return error_code{};
     co_return error_code(net::error::operation_aborted);

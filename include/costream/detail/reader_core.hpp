@@ -117,9 +117,8 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     if (e) {
       try {
         std::rethrow_exception(e);
-      } catch (const std::system_error& se) {
-        exception_code_ = se.code();
       } catch (...) {
+        if (auto code = current_system_error()) exception_code_ = *code;
       }
     } else {
       exception_code_ = {};
@@ -224,8 +223,11 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     try {
       if (!event_) event_ = std::make_unique<event>(executor_);
       ec = co_await event_->wait();
-    } catch (const std::system_error& e) {
-      ec = e.code();  // Asio refuses to start an operation in an already-cancelled coroutine
+    } catch (...) {
+      // Asio refuses to start an operation in an already-cancelled coroutine.
+      auto code = current_system_error();
+      if (!code) throw;
+      ec = *code;
     }
     co_return std::tuple(ec);
   }

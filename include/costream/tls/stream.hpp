@@ -11,7 +11,11 @@
 #include <costream/stream_reader.hpp>
 #include <costream/stream_writer.hpp>
 
+#if defined(COSTREAM_USE_BOOST_ASIO)
+#include <boost/asio/ssl.hpp>
+#else
 #include <asio/ssl.hpp>
+#endif
 
 namespace costream {
 

@@ -18,7 +18,7 @@ namespace costream {
 
 /// Some of OpenSSL's certificate verification results (X509_V_ERR_*), the
 /// values of tls_verify_category(). Any other X509_V_ERR_* value can be
-/// reported too; compare with error_code(value, tls_verify_category()).
+/// reported too; compare with std::error_code(value, tls_verify_category()).
 enum class tls_verify_errc {
   /// The certificate's notAfter is in the past.
   certificate_has_expired = X509_V_ERR_CERT_HAS_EXPIRED,
@@ -53,7 +53,7 @@ inline const std::error_category& tls_verify_category() noexcept {
   return category;
 }
 
-inline error_code make_error_code(tls_verify_errc e) noexcept {
+inline std::error_code make_error_code(tls_verify_errc e) noexcept {
   return {static_cast<int>(e), tls_verify_category()};
 }
 
