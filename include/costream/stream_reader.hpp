@@ -74,7 +74,8 @@ namespace costream {
 /// reader from its executor (its connection's strand).
 ///
 /// @tparam AsyncReadStream the stream read from: an Asio socket, an
-/// ssl::stream, any type modelling Asio's AsyncReadStream.
+/// ssl::stream, any type modelling Asio's AsyncReadStream (and
+/// AsyncWriteStream, for its protocol).
 template <class AsyncReadStream>
 class basic_stream_reader {
  public:
@@ -128,8 +129,8 @@ class basic_stream_reader {
   /// read(n) reporting its error in `ec` instead of throwing it.
   ///
   /// @param n the most bytes to return; read_to_end for read(ec).
-  /// @param ec set to what read(n) throws (cleared on success); it must
-  /// outlive the awaitable.
+  /// @param ec set to the code of what read(n) throws (cleared on
+  /// success); it must outlive the awaitable.
   /// @return what read(n) returns; an empty string with `ec` set.
   [[nodiscard]] net::awaitable<std::string> read(std::size_t n, error_code& ec) {
     if (n == read_to_end) return detail::read_all_op(core_.get(), {&ec});
@@ -152,8 +153,8 @@ class basic_stream_reader {
   /// read() reporting its error in `ec` instead of throwing it; the bytes
   /// read so far then stay buffered.
   ///
-  /// @param ec set to what read() throws (cleared on success); it must
-  /// outlive the awaitable.
+  /// @param ec set to the code of what read() throws (cleared on
+  /// success); it must outlive the awaitable.
   /// @return what read() returns; an empty string with `ec` set.
   [[nodiscard]] net::awaitable<std::string> read(error_code& ec) { return detail::read_all_op(core_.get(), {&ec}); }
 
@@ -181,8 +182,8 @@ class basic_stream_reader {
   [[nodiscard]] net::awaitable<std::string> readline() { return detail::readline_op(core_.get(), {}); }
   /// readline() reporting its error in `ec` instead of throwing it.
   ///
-  /// @param ec set to what readline() throws (cleared on success); it must
-  /// outlive the awaitable.
+  /// @param ec set to the code of what readline() throws (cleared on
+  /// success); it must outlive the awaitable.
   /// @return what readline() returns; an empty string with `ec` set.
   [[nodiscard]] net::awaitable<std::string> readline(error_code& ec) {
     return detail::readline_op(core_.get(), {&ec});
@@ -294,7 +295,7 @@ class basic_stream_reader {
   /// Not bounded by limit(): the buffer grows to n.
   ///
   /// @par End of stream
-  /// First: throws incomplete_read_error whose partial() holds
+  /// Before n bytes: throws incomplete_read_error whose partial() holds
   /// every buffered byte (taken out of the buffer) and expected() is n; the
   /// no-throw form returns those bytes with errc::incomplete_read.
   ///
@@ -349,7 +350,7 @@ class basic_stream_reader {
   ///
   /// @param n the most bytes to take.
   /// @return a view of up to n buffered bytes (at least one unless n is 0),
-  /// consumed; std::nullopt when nothing is buffered.
+  /// consumed; std::nullopt when nothing is buffered and n is not 0.
   [[nodiscard]] std::optional<std::string_view> try_read(std::size_t n) noexcept {
     return detail::try_read_some(*core_, n);
   }

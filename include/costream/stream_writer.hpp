@@ -46,7 +46,8 @@ namespace costream {
 /// work over with costream::net::dispatch(writer.get_executor(), ...).
 ///
 /// @tparam AsyncWriteStream the stream written to: an Asio socket, an
-/// ssl::stream, any type modelling Asio's AsyncWriteStream.
+/// ssl::stream, any type modelling Asio's AsyncWriteStream (and
+/// AsyncReadStream, for its protocol).
 template <class AsyncWriteStream>
 class basic_stream_writer {
  public:
