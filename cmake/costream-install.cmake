@@ -26,3 +26,6 @@ install(FILES
   "${PROJECT_SOURCE_DIR}/cmake/Findasio.cmake"
   DESTINATION "${COSTREAM_CMAKE_DIR}")
 install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/costream")
+
+# pkg-config files (costream.pc, costream-tls.pc) for builds without CMake.
+include(costream-pkgconfig)

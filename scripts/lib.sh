@@ -3,9 +3,10 @@
 
 # The Debian packages every configuration of scripts/test.sh needs; .ci/run installs the same list.
 # clang 19's sanitizer runtimes (libclang-rt-19-dev) and libFuzzer (libfuzzer-19-dev) are packages
-# of their own: clang-19 alone links no -fsanitize program.
+# of their own: clang-19 alone links no -fsanitize program. doxygen builds the reference
+# documentation (the docs preset); pkg-config runs the pkg-config consumer tests.
 test_packages=(cmake ninja-build g++ clang-19 libclang-rt-19-dev libfuzzer-19-dev libasio-dev catch2
-  libssl-dev openssl python3 redis-tools curl wrk ca-certificates git)
+  libssl-dev openssl python3 redis-tools curl wrk ca-certificates git doxygen pkg-config)
 
 # ensure_packages pkg...: installs the packages that are not installed yet (apt, as root or via sudo).
 ensure_packages() {

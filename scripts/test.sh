@@ -2,7 +2,9 @@
 # scripts/test.sh: the whole test suite, as CI runs it (.ci/run).
 # SPDX-License-Identifier: BSL-1.0
 #
-# Installs what is missing, then for each configuration in COSTREAM_TEST_CONFIGS
+# Installs what is missing, builds the reference documentation (the docs preset:
+# Doxygen, where any warning, an undocumented public name included, fails the run;
+# COSTREAM_TEST_DOCS=0 skips it), then for each configuration in COSTREAM_TEST_CONFIGS
 # (default: g++, clang 19, clang ASan+UBSan, clang TSan) configures, builds and
 # runs ctest. Fails at the first configuration that fails.
 set -euo pipefail
@@ -11,6 +13,15 @@ source scripts/lib.sh
 
 configs=${COSTREAM_TEST_CONFIGS:-dev clang asan-ubsan tsan}
 ensure_packages "${test_packages[@]}"
+
+# The documentation first: it takes seconds, and a missing doc comment fails early.
+if [ "${COSTREAM_TEST_DOCS:-1}" != 0 ]; then
+  echo "=== costream: docs ==="
+  start=$SECONDS
+  cmake --preset docs >/dev/null
+  cmake --build --preset docs
+  echo "=== costream: docs built in $((SECONDS - start)) s: build/docs/html/index.html ==="
+fi
 
 for config in $configs; do
   echo "=== costream: $config ==="

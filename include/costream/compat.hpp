@@ -25,7 +25,13 @@
 #endif
 #endif
 
+/// What differs between the Asio releases costream supports, under one name each.
 namespace costream::compat {
+
+/// @var deferred
+/// Asio's deferred completion token: net::deferred, or
+/// net::experimental::deferred before Asio 1.24. as_tuple is likewise
+/// net::as_tuple or net::experimental::as_tuple.
 
 // as_tuple and deferred moved out of experimental in Asio 1.24.
 #if COSTREAM_ASIO_VERSION >= 102400

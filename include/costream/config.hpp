@@ -43,7 +43,9 @@
 #endif
 #endif
 
-/// The default limit of a reader, as asyncio's: 64 KiB.
+/// @ingroup macros
+/// The default limit of a reader, as asyncio's: 64 KiB. A program may
+/// define it (before including costream) to change the default.
 #ifndef COSTREAM_DEFAULT_LIMIT
 #define COSTREAM_DEFAULT_LIMIT (64 * 1024)
 #endif

@@ -38,40 +38,56 @@ namespace costream {
 /// sites and `e.code() == costream::net::error::connection_refused` keep working.
 /// Copying is cheap and does not throw (the attempts are shared).
 ///
-/// Thread safety: immutable once made; distinct and shared objects: safe.
+/// @par Thread safety
+/// Immutable once made; distinct and shared objects: safe.
 ///
-/// Example:
-///
-///     try {
-///       auto [reader, writer] = co_await costream::open_connection("localhost", 8888);
-///     } catch (const costream::connect_error& e) {
-///       for (const auto& a : e.attempts()) log(a.endpoint, a.code.message());
-///     }
+/// @par Example
+/// @code
+/// try {
+///   auto [reader, writer] = co_await costream::open_connection("localhost", 8888);
+/// } catch (const costream::connect_error& e) {
+///   for (const auto& a : e.attempts()) log(a.endpoint, a.code.message());
+/// }
+/// @endcode
 class connect_error : public std::system_error {
  public:
   /// One connection attempt and how it failed.
   struct attempt {
+    /// The address and port tried.
     net::ip::tcp::endpoint endpoint;
+    /// The error it failed with.
     error_code code;
 
+    /// Same endpoint and same error.
     friend bool operator==(const attempt&, const attempt&) = default;
   };
 
   /// `attempts` must not be empty.
+  ///
+  /// @param attempts every attempt, in the order they started; the first
+  /// one's error becomes code().
   explicit connect_error(std::vector<attempt> attempts)
       : std::system_error(attempts.front().code),
         state_(std::make_shared<const state>(describe(attempts), std::move(attempts))) {}
 
   /// Every attempt, in the order they started.
+  ///
+  /// @return the attempts, at least one.
   const std::vector<attempt>& attempts() const noexcept { return state_->attempts; }
 
   /// Whether every attempt failed with the same error (which is code()).
+  ///
+  /// @return true when every attempt's code equals code().
   bool same_error() const noexcept {
     for (const attempt& a : state_->attempts)
       if (a.code != code()) return false;
     return true;
   }
 
+  /// The message: one attempt, or "Multiple exceptions: ..." (see
+  /// connect_error).
+  ///
+  /// @return the endpoint and error of the attempt, or of every attempt.
   const char* what() const noexcept override { return state_->message.c_str(); }
 
  private:

@@ -23,4 +23,10 @@
 #include <costream/unix.hpp>
 #endif
 
+/// @namespace costream
+/// Python's asyncio streams for C++20 coroutines, over Asio: stream_reader and stream_writer
+/// (asyncio's StreamReader and StreamWriter), open_connection, start_server and the server they
+/// return, their Unix-socket and TLS forms, and the errors they report. Everything in
+/// costream::detail is internal.
+
 #endif

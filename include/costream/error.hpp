@@ -80,13 +80,23 @@ class error_category final : public std::error_category {
 }  // namespace detail
 
 /// The category of costream::errc.
+///
+/// @return the one category object, named "costream". It maps
+/// errc::connection_lost to std::errc::connection_reset, errc::timed_out to
+/// std::errc::timed_out and errc::empty_separator to
+/// std::errc::invalid_argument.
 inline const std::error_category& error_category() noexcept {
   static const detail::error_category category;
   return category;
 }
 
-// A std::error_code under either Asio: std::is_error_code_enum<errc> makes
-// errc convertible to both std::error_code and Boost's error_code.
+/// A std::error_code of costream's category (found by argument-dependent
+/// lookup: `ec == costream::errc::limit_overrun` works). A std::error_code
+/// under either Asio: std::is_error_code_enum<errc> makes errc convertible
+/// to std::error_code and to Boost's error_code alike.
+///
+/// @param e the error.
+/// @return the code of `e` in error_category().
 inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
@@ -96,14 +106,24 @@ inline std::error_code make_error_code(errc e) noexcept {
 /// (none for readuntil, which expects a separator rather than a count).
 class incomplete_read_error : public std::system_error {
  public:
+  /// An error with code errc::incomplete_read and asyncio's message ("N
+  /// bytes read on a total of M expected bytes").
+  ///
+  /// @param partial the bytes read before end of stream.
+  /// @param expected the byte count the read asked for; std::nullopt for
+  /// readuntil.
   incomplete_read_error(std::string partial, std::optional<std::size_t> expected)
       : std::system_error(make_error_code(errc::incomplete_read), describe(partial.size(), expected)),
         partial_(std::move(partial)),
         expected_(expected) {}
 
   /// The bytes read before end of stream.
+  ///
+  /// @return the partial bytes.
   const std::string& partial() const noexcept { return partial_; }
   /// The byte count the read asked for; empty for readuntil.
+  ///
+  /// @return the count, or std::nullopt.
   std::optional<std::size_t> expected() const noexcept { return expected_; }
 
  private:
@@ -122,12 +142,19 @@ class incomplete_read_error : public std::system_error {
 /// than the limit (readline: code errc::line_too_long, the line was discarded).
 class limit_overrun_error : public std::system_error {
  public:
+  /// An error with the given code.
+  ///
+  /// @param code errc::limit_overrun (readuntil) or errc::line_too_long
+  /// (readline).
+  /// @param consumed see consumed().
   limit_overrun_error(errc code, std::size_t consumed)
       : std::system_error(make_error_code(code)), consumed_(consumed) {}
 
   /// readuntil: how many bytes to consume to get past the overrun (asyncio's
   /// LimitOverrunError.consumed). readline: how many bytes of the over-long
   /// line were discarded, not counting its newline.
+  ///
+  /// @return the byte count.
   std::size_t consumed() const noexcept { return consumed_; }
 
  private:
@@ -142,6 +169,10 @@ class limit_overrun_error : public std::system_error {
 /// false for a real ECONNRESET. Compare with Asio's enumerators
 /// (`ec == costream::net::error::connection_reset`), with system_errno(ec) == ECONNRESET,
 /// or with is_errc(ec, std::errc::connection_reset).
+///
+/// @param ec any error code.
+/// @return its value when its category is Asio's system category,
+/// std::system_category() or std::generic_category(); 0 otherwise.
 inline int system_errno(const error_code& ec) noexcept {
   if (!ec) return 0;
 #if defined(COSTREAM_USE_BOOST_ASIO)
@@ -182,12 +213,17 @@ inline std::optional<error_code> current_system_error() noexcept {
 /// codes map errc::connection_lost to connection_reset, errc::timed_out to
 /// timed_out, errc::empty_separator to invalid_argument), or it is an
 /// operating-system error with that errno, whichever category Asio put it in.
+///
+/// @param ec any error code.
+/// @param condition the portable condition to test for.
+/// @return true if `ec` means `condition`.
 inline bool is_errc(const error_code& ec, std::errc condition) noexcept {
   return ec == condition || (ec && system_errno(ec) == static_cast<int>(condition));
 }
 
 }  // namespace costream
 
+/// costream::errc values are error codes: they convert to error_code.
 template <>
 struct std::is_error_code_enum<costream::errc> : std::true_type {};
 

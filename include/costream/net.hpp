@@ -116,10 +116,12 @@ using asio_system_error = ::boost::system::system_error;
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+/// @ingroup macros
 /// The Asio release in use, as ASIO_VERSION spells it (1.22.1 is 102201).
 #define COSTREAM_ASIO_VERSION ASIO_VERSION
 
 #if defined(ASIO_HAS_LOCAL_SOCKETS)
+/// @ingroup macros
 /// Defined when the platform has Unix domain sockets (costream/unix.hpp).
 #define COSTREAM_HAS_LOCAL_SOCKETS 1
 #endif

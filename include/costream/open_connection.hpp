@@ -21,8 +21,13 @@
 namespace costream {
 
 /// Which address families open_connection and start_server use.
-enum class address_family { any, ipv4, ipv6 };
+enum class address_family {
+  any,   ///< Every address, whatever its family.
+  ipv4,  ///< IPv4 addresses only.
+  ipv6   ///< IPv6 addresses only.
+};
 
+/// Options of open_connection (TCP, and TLS over TCP).
 struct connection_options {
   /// The reader's limit (see basic_stream_reader::limit).
   std::size_t limit = COSTREAM_DEFAULT_LIMIT;
@@ -120,10 +125,16 @@ inline net::awaitable<connection> open_endpoints(std::vector<net::ip::tcp::endpo
 /// another or, with happy_eyeballs_delay, staggered (RFC 8305); the first to
 /// connect wins. The connection runs on the awaiting coroutine's executor.
 ///
-/// Throws connect_error (a std::system_error) when every address failed: it
+/// @param host the name or address to connect to.
+/// @param port the port.
+/// @param options the reader's limit, local address, address family, socket
+/// options, Happy Eyeballs, connect timeout.
+/// @return an awaitable of the connection's reader and writer.
+/// @throws connect_error (a std::system_error) when every address failed: it
 /// lists each attempt (endpoint and error, in the order tried) and its code()
 /// is the first attempt's error, which is the error of them all when they all
-/// failed alike (e.g. connection_refused). Throws std::system_error with the
+/// failed alike (e.g. connection_refused).
+/// @throws std::system_error with the
 /// resolver's error when the host does not resolve; errc::timed_out when
 /// connect_timeout passes; operation_aborted when cancelled. Through
 /// with_error_code, `ec` is that same code.
@@ -134,6 +145,13 @@ inline net::awaitable<connection> open_endpoints(std::vector<net::ip::tcp::endpo
 }
 
 /// Connects to one endpoint, without name resolution.
+///
+/// @param endpoint the address and port to connect to.
+/// @param options as for open_connection(host, port, options).
+/// @return an awaitable of the connection's reader and writer.
+/// @throws connect_error when the attempt fails; std::system_error
+/// errc::timed_out when connect_timeout passes, operation_aborted when
+/// cancelled.
 // Not a coroutine itself: g++ 12 cannot copy an endpoint into a coroutine
 // frame ("array used as initializer").
 [[nodiscard]] inline net::awaitable<connection> open_connection(const net::ip::tcp::endpoint& endpoint,
@@ -143,6 +161,14 @@ inline net::awaitable<connection> open_endpoints(std::vector<net::ip::tcp::endpo
 
 /// Connects to the first of several endpoints to answer, as for a host name
 /// that resolves to them (in this order).
+///
+/// @param endpoints the addresses to try, in order (staggered with
+/// happy_eyeballs_delay).
+/// @param options as for open_connection(host, port, options).
+/// @return an awaitable of the connection's reader and writer.
+/// @throws connect_error when every attempt failed; std::system_error
+/// host_not_found when no endpoint is of options.family, errc::timed_out
+/// when connect_timeout passes, operation_aborted when cancelled.
 [[nodiscard]] inline net::awaitable<connection> open_connection(std::vector<net::ip::tcp::endpoint> endpoints,
                                                                  connection_options options = {}) {
   return detail::open_endpoints(std::move(endpoints), std::move(options));

@@ -36,19 +36,37 @@ namespace costream {
 ///
 /// Destroying the server object closes it (as close()); connections go on.
 ///
-/// Thread safety: distinct objects: safe; shared objects: safe (every call
+/// @par Thread safety
+/// Distinct objects: safe; shared objects: safe (every call
 /// is carried out on the server's own strand).
 ///
 /// Stream is the connections' stream type: the accepted socket (the
 /// default), or ssl::stream for a TLS server (costream/tls.hpp).
+///
+/// @tparam Protocol the Asio protocol listened on: net::ip::tcp or
+/// net::local::stream_protocol.
+/// @tparam Stream the connections' stream type.
 template <class Protocol, class Stream = typename Protocol::socket>
 class basic_server {
  public:
+  /// The address type of the listening sockets (see sockets()).
   using endpoint_type = typename Protocol::endpoint;
+  /// The state the server shares with its accept loops and connections
+  /// (internal: start_server makes it).
   using state_type = detail::server_state<Protocol, Stream>;
 
+  /// For start_server and its siblings, which make the state: call them
+  /// instead.
+  ///
+  /// @param state the server's state, listening.
   explicit basic_server(std::shared_ptr<state_type> state) : state_(std::move(state)) {}
+  /// Takes the server over; the moved-from object is left without one
+  /// (destroying it does nothing).
   basic_server(basic_server&&) noexcept = default;
+  /// Closes this server (as close()), then takes `other`'s over.
+  ///
+  /// @param other the server to take over; left without one.
+  /// @return *this.
   basic_server& operator=(basic_server&& other) noexcept {
     if (this != &other) {
       close();
@@ -56,8 +74,11 @@ class basic_server {
     }
     return *this;
   }
+  /// Not copyable: one object owns the server (start_server's result).
   basic_server(const basic_server&) = delete;
+  /// Not copyable.
   basic_server& operator=(const basic_server&) = delete;
+  /// Closes the server (as close()); connections go on.
   ~basic_server() { close(); }
 
   /// Stops listening: the listening sockets are closed and no new
@@ -86,6 +107,8 @@ class basic_server {
   }
 
   /// True while accepting connections.
+  ///
+  /// @return whether the server accepts connections.
   bool is_serving() const noexcept { return state_ && state_->is_serving(); }
 
   /// Waits until the server is closed and every connection made through it
@@ -94,6 +117,8 @@ class basic_server {
   /// callbacks too, so what they use may be destroyed after it). Waits
   /// while the server is open, even with no connection.
   ///
+  /// @return an awaitable that completes once the server and its
+  /// connections are gone.
   /// @throws std::system_error operation_aborted when cancelled.
   ///
   /// @par Cancellation
@@ -106,11 +131,16 @@ class basic_server {
 
   /// As wait_closed(), with operation_aborted reported in `ec` instead of
   /// thrown. `ec` must outlive the awaitable.
+  ///
+  /// @param ec set to operation_aborted when cancelled; cleared otherwise.
+  /// @return an awaitable that completes as wait_closed()'s does, or when
+  /// cancelled.
   [[nodiscard]] net::awaitable<void> wait_closed(error_code& ec) { ec = co_await wait_on_strand(true); }
 
   /// Accepts connections until close() is called, then returns (without
   /// waiting for the connections). Starts serving if it was not.
   ///
+  /// @return an awaitable that completes once the server is closed.
   /// @throws std::system_error operation_aborted when cancelled.
   ///
   /// @par Cancellation
@@ -133,9 +163,14 @@ class basic_server {
   }
 
   /// The addresses the server listens on; a port 0 request shows the real port.
+  ///
+  /// @return one endpoint per listening socket.
   const std::vector<endpoint_type>& sockets() const noexcept { return state_->endpoints(); }
 
   /// Where exceptions escaping client callbacks go (stderr by default).
+  ///
+  /// @param handler called, on the server's strand, with each exception
+  /// (see server_error_handler).
   void set_error_handler(server_error_handler handler) {
     net::dispatch(state_->strand(), [s = state_, h = std::move(handler)]() mutable { s->set_error_handler(std::move(h)); });
   }
@@ -157,6 +192,7 @@ class basic_server {
   std::shared_ptr<state_type> state_;
 };
 
+/// A TCP server, as start_server returns it.
 using server = basic_server<net::ip::tcp>;
 
 }  // namespace costream

@@ -67,8 +67,10 @@ struct unix_server_options {
 /// a socket inherited from a parent process, or an Asio acceptor's
 /// (listening_socket(acceptor.release())).
 ///
-///   // systemd passed one listening socket: descriptor 3 (SD_LISTEN_FDS_START)
-///   auto server = co_await costream::start_server(on_client, costream::listening_socket(3));
+/// @code
+/// // systemd passed one listening socket: descriptor 3 (SD_LISTEN_FDS_START)
+/// auto server = co_await costream::start_server(on_client, costream::listening_socket(3));
+/// @endcode
 ///
 /// It only names the descriptor. The server that starts on it owns it from
 /// then on and closes it when it closes; if starting fails (the descriptor
@@ -81,10 +83,18 @@ struct unix_server_options {
 /// of accepted sockets (no_delay, keep_alive) do.
 class listening_socket {
  public:
+  /// A descriptor, as Asio's sockets hold it.
   using native_handle_type = net::ip::tcp::acceptor::native_handle_type;
 
+  /// Names a descriptor; nothing is checked or taken until a server starts
+  /// on it.
+  ///
+  /// @param handle the socket's descriptor.
   explicit listening_socket(native_handle_type handle) noexcept : handle_(handle) {}
 
+  /// The descriptor named.
+  ///
+  /// @return the descriptor given to the constructor.
   native_handle_type native_handle() const noexcept { return handle_; }
 
  private:

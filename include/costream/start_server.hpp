@@ -131,7 +131,17 @@ struct listen_adopted {
 /// it); a name is resolved and every address is bound. Port 0 picks a free
 /// port, the same for every address; server.sockets() shows it.
 ///
-/// Throws std::system_error when resolving or binding fails (e.g.
+/// @tparam Callback callable as `callback(stream_reader, stream_writer)`,
+/// returning net::awaitable<void> (a coroutine) or void (a plain function);
+/// the server keeps it and calls it once per connection.
+/// @param callback run for each connection.
+/// @param host the name or address to listen on; "" for every interface.
+/// @param port the port; 0 picks a free one.
+/// @param options the readers' limit, listen() backlog, socket options,
+/// strand per connection, whether to start serving at once.
+/// @return an awaitable of the server, listening (and serving, unless
+/// options.start_serving is false).
+/// @throws std::system_error when resolving or binding fails (e.g.
 /// address_in_use).
 template <class Callback>
 [[nodiscard]] net::awaitable<server> start_server(Callback callback, std::string host, std::uint16_t port,
@@ -144,7 +154,13 @@ template <class Callback>
 /// sequence of hosts), all on one port: port 0 picks a free port for the
 /// first address and reuses it for the others.
 ///
-/// Throws std::system_error when resolving or binding any of them fails.
+/// @tparam Callback as for start_server(callback, host, port, options).
+/// @param callback run for each connection, as above.
+/// @param hosts the names or addresses to listen on; "" for every interface.
+/// @param port the port of every address; 0 picks a free one.
+/// @param options as above.
+/// @return an awaitable of the server, listening on every address.
+/// @throws std::system_error when resolving or binding any of them fails.
 template <class Callback>
 [[nodiscard]] net::awaitable<server> start_server(Callback callback, std::vector<std::string> hosts,
                                                    std::uint16_t port, server_options options = {}) {
@@ -158,10 +174,20 @@ template <class Callback>
 /// as above; server.sockets() shows the socket's address; closing the
 /// server closes the socket.
 ///
-///   auto server = co_await costream::start_server(on_client, costream::listening_socket(3));
+/// @code
+/// auto server = co_await costream::start_server(on_client, costream::listening_socket(3));
+/// @endcode
 ///
-/// Throws std::invalid_argument when the descriptor is not a TCP stream
-/// socket, std::system_error when Asio cannot use it (bad_descriptor) or it
+/// @tparam Callback as for start_server(callback, host, port, options).
+/// @param callback run for each connection, as above.
+/// @param socket the descriptor to serve from; the server owns it once
+/// started.
+/// @param options as above; reuse_address, reuse_port and family do not
+/// apply, and backlog only to a socket that does not listen yet.
+/// @return an awaitable of the server, listening on the socket.
+/// @throws std::invalid_argument when the descriptor is not a TCP stream
+/// socket.
+/// @throws std::system_error when Asio cannot use it (bad_descriptor) or it
 /// cannot listen; the descriptor then stays open.
 template <class Callback>
 [[nodiscard]] net::awaitable<server> start_server(Callback callback, listening_socket socket,

@@ -73,22 +73,35 @@ struct protocol_access;
 /// Users meet it as writer.protocol(); readers and writers hold it, and it
 /// is closed (gracefully, as close()) when the last of them is destroyed.
 ///
-/// Thread safety: distinct objects: safe; shared objects: unsafe. Every call
+/// @par Thread safety
+/// Distinct objects: safe; shared objects: unsafe. Every call
 /// must come from the stream's executor (make it a strand when the
 /// io_context runs on several threads; start_server does).
+///
+/// @tparam Stream the connected stream: an Asio socket, an ssl::stream, any
+/// type modelling AsyncReadStream and AsyncWriteStream.
 template <class Stream>
 class basic_stream_protocol final : public std::enable_shared_from_this<basic_stream_protocol<Stream>>,
                                     private detail::reader_transport {
   using transport_type = detail::transport_for<Stream>;
 
  public:
+  /// The stream read and written.
   using stream_type = Stream;
+  /// The executor the connection runs on: the stream's.
   using executor_type = net::any_io_executor;
 
   /// asyncio's connection_made: adopts a connected stream, creates the
   /// reader state with the given limit and starts reading. `received`:
   /// bytes that came from the stream before (start_tls keeps the plain
   /// text it had buffered), which the reader returns first.
+  ///
+  /// @param stream the connected stream, moved in; its executor is the
+  /// connection's.
+  /// @param limit the reader's limit (see basic_stream_reader::limit).
+  /// @param received bytes to buffer before any the stream delivers.
+  /// @return the protocol, reading; readers and writers made from it share it.
+  /// @throws std::invalid_argument if limit is 0.
   static std::shared_ptr<basic_stream_protocol> create(Stream stream, std::size_t limit = COSTREAM_DEFAULT_LIMIT,
                                                        std::string_view received = {}) {
     auto protocol = std::make_shared<basic_stream_protocol>(private_tag{}, std::move(stream), limit);
@@ -97,25 +110,48 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     return protocol;
   }
 
+  /// The key to the constructor, which std::make_shared must reach: use
+  /// create().
   struct private_tag {
+    /// Explicit, so that `{}` does not make one.
     explicit private_tag() = default;
   };
+  /// For create() only (which also starts reading): adopts the stream and
+  /// creates the reader state.
+  ///
+  /// @param stream the connected stream, moved in.
+  /// @param limit the reader's limit.
+  /// @throws std::invalid_argument if limit is 0.
   basic_stream_protocol(private_tag, Stream stream, std::size_t limit)
       : transport_(std::move(stream)), reader_(transport_.stream().get_executor(), limit) {
     reader_.attach(this);
   }
 
+  /// Not copyable: readers and writers share one through std::shared_ptr.
   basic_stream_protocol(const basic_stream_protocol&) = delete;
+  /// Not copyable.
   basic_stream_protocol& operator=(const basic_stream_protocol&) = delete;
 
+  /// Closes the stream.
   ~basic_stream_protocol() { transport_.close(); }
 
+  /// The stream read and written.
+  ///
+  /// @return the connection's stream.
   Stream& stream() noexcept { return transport_.stream(); }
+  /// The stream read and written.
+  ///
+  /// @return the connection's stream.
   const Stream& stream() const noexcept { return transport_.stream(); }
+  /// The executor the connection runs on.
+  ///
+  /// @return the stream's executor, as it was when the protocol was made.
   // One copy of the executor, the reader's: an idle connection should cost little.
   const executor_type& get_executor() const noexcept { return reader_.executor(); }
 
   /// The reader state, shared with the reader handles.
+  ///
+  /// @return the state, sharing ownership of the protocol.
   std::shared_ptr<detail::reader_core> reader_core() {
     return std::shared_ptr<detail::reader_core>(this->shared_from_this(), &reader_);
   }
@@ -126,6 +162,10 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// errc::write_after_eof after write_eof(), errc::writer_closed after
   /// close(). On a connection already lost the bytes are dropped and drain()
   /// reports the loss (asyncio's behaviour).
+  ///
+  /// @param bytes the bytes to send.
+  /// @param ec set to errc::write_after_eof or errc::writer_closed; cleared
+  /// otherwise.
   void write(std::string_view bytes, error_code& ec) {
     ec = {};
     if (eof_requested_ || closing_) {
@@ -150,9 +190,11 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   }
 
   /// Half-closes: the write side is shut down once the buffer is flushed;
-  /// the peer sees end of stream and can still send. Throws
-  /// std::system_error(operation_not_supported) where the transport cannot
-  /// half-close (can_write_eof() is false).
+  /// the peer sees end of stream and can still send. No-op after close() or
+  /// a previous write_eof().
+  ///
+  /// @throws std::system_error operation_not_supported where the transport
+  /// cannot half-close (can_write_eof() is false).
   void write_eof() {
     if (closing_ || eof_requested_) return;
     if (!can_write_eof()) throw std::system_error(error_code(net::error::operation_not_supported), "costream: write_eof");
@@ -160,6 +202,10 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
     if (flush_idle()) flushed();
   }
 
+  /// Whether the transport can half-close.
+  ///
+  /// @return true for Asio's sockets; false for any other stream, TLS
+  /// included.
   static constexpr bool can_write_eof() noexcept { return transport_type::can_write_eof; }
 
   /// Closes after the buffer is flushed; is_closing() is true from now on.
@@ -175,16 +221,25 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void abort() { connection_lost({}); }
 
   /// close() or abort() was called, or the connection is gone.
+  ///
+  /// @return whether the connection is closing or gone.
   bool is_closing() const noexcept { return closing_ || state_.lost(); }
 
   /// Streams with a closing handshake (TLS): how long close() waits for it
   /// (default 30 s, asyncio's ssl_shutdown_timeout). When it passes, the
   /// socket is closed and wait_closed() reports errc::timed_out.
+  ///
+  /// @return the closing handshake's timeout.
   std::chrono::milliseconds shutdown_timeout() const noexcept
     requires detail::graceful_shutdown<Stream>
   {
     return shutdown_.timeout;
   }
+  /// Sets how long close() waits for the closing handshake (see
+  /// shutdown_timeout()).
+  ///
+  /// @param timeout the new timeout; a closing handshake already started
+  /// keeps the one it started with.
   void set_shutdown_timeout(std::chrono::milliseconds timeout) noexcept
     requires detail::graceful_shutdown<Stream>
   {
@@ -192,24 +247,48 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   }
 
   /// The connection is closed (by either side, or lost to an error).
+  ///
+  /// @return whether the connection is gone.
   bool is_lost() const noexcept { return state_.lost(); }
   /// Why the connection was lost; empty for a local close or a clean end.
+  ///
+  /// @return the error, or an empty error_code.
   error_code lost_error() const noexcept { return state_.lost_error(); }
 
   /// The storage the reader's buffer holds now (0 for none): nothing while
   /// a connection of Asio's sockets waits for data with nothing buffered.
+  ///
+  /// @return the buffer's capacity in bytes.
   std::size_t read_buffer_capacity() const noexcept { return reader_.buffer().capacity(); }
   /// Reading is paused: more than 2 x limit bytes wait in the reader.
+  ///
+  /// @return whether the transport has stopped reading.
   bool is_reading_paused() const noexcept { return reader_.reading_paused(); }
 
+  /// Bytes written but not yet handed to the kernel.
+  ///
+  /// @return the size of the write buffer.
   std::size_t write_buffer_size() const noexcept { return queue_.size(); }
+  /// The high-water mark: writing pauses above it.
+  ///
+  /// @return the mark in bytes.
   std::size_t write_high_water() const noexcept { return queue_.high_water(); }
+  /// The low-water mark: paused writing resumes at it.
+  ///
+  /// @return the mark in bytes.
   std::size_t write_low_water() const noexcept { return queue_.low_water(); }
+  /// Writing is paused: the buffer rose above the high-water mark and has
+  /// not fallen to the low-water mark since.
+  ///
+  /// @return whether drain() waits.
   bool is_writing_paused() const noexcept { return queue_.paused(); }
 
   /// asyncio's set_write_buffer_limits: high defaults to 64 KiB (or 4 x low
-  /// when only low is given), low to high / 4. Throws std::invalid_argument
-  /// if low > high.
+  /// when only low is given), low to high / 4.
+  ///
+  /// @param high the high-water mark in bytes; std::nullopt for the default.
+  /// @param low the low-water mark in bytes; std::nullopt for the default.
+  /// @throws std::invalid_argument if low > high.
   void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low = std::nullopt) {
     queue_.set_limits(high, low);
     if (queue_.crossed_high()) pause_writing();
@@ -220,6 +299,8 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// connection's loss to an error (errc::connection_lost when it was
   /// closed without error before drain() was called); empty when drain may
   /// return or must wait for resume_writing.
+  ///
+  /// @return the error drain() would report now, or an empty error_code.
   error_code drain_error() const noexcept {
     if (reader_.has_exception()) return reader_.exception_code();
     if (state_.lost()) return state_.lost_error() ? state_.lost_error() : error_code(make_error_code(errc::connection_lost));
@@ -228,12 +309,18 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
 
   /// Whether drain() would wait or report drain_error(): cheap enough to ask
   /// after every write.
+  ///
+  /// @return whether drain() would not return at once.
   bool drain_needed() const noexcept { return queue_.paused() || state_.lost() || reader_.has_exception(); }
 
   /// Waits while writing is paused. Completes with drain_error(), or
   /// operation_aborted when cancelled. A drain that was waiting when the
   /// connection closed without error returns normally (asyncio's waiting
   /// drain is woken by connection_lost(None) without an exception).
+  ///
+  /// @param self the protocol, kept alive by the wait.
+  /// @return an awaitable of the outcome: empty, drain_error(), or
+  /// operation_aborted.
   static net::awaitable<error_code> drain(std::shared_ptr<basic_stream_protocol> self) {
     for (bool waited = false;; waited = true) {
       if (waited && self->state_.lost() && !self->state_.lost_error() && !self->reader_.has_exception()) co_return error_code{};
@@ -245,6 +332,10 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
 
   /// Waits until the connection is closed; completes with the error it was
   /// lost with, if any.
+  ///
+  /// @param self the protocol, kept alive by the wait.
+  /// @return an awaitable of that error (empty for a clean close), or of
+  /// operation_aborted when cancelled.
   static net::awaitable<error_code> wait_closed(std::shared_ptr<basic_stream_protocol> self) {
     while (!self->state_.lost()) {
       if (error_code ec = co_await self->state_.changed(self->get_executor()).wait()) co_return ec;

@@ -33,39 +33,71 @@ namespace costream {
 /// connection is closed (gracefully, as close()) when its last reader and
 /// writer handle are destroyed.
 ///
-/// **Faults.** write() after close() or write_eof() is a usage error
+/// @par Faults
+/// write() after close() or write_eof() is a usage error
 /// (errc::writer_closed, errc::write_after_eof). A connection lost to the
 /// peer (reset, broken pipe) is not reported by write(), which drops the
 /// bytes as asyncio does, but by the next drain() and wait_closed(). No
 /// write raises SIGPIPE.
 ///
-/// Thread safety: distinct objects: safe; shared objects: unsafe. Use a
+/// @par Thread safety
+/// Distinct objects: safe; shared objects: unsafe. Use a
 /// writer from its connection's executor; from another thread, hand the
 /// work over with costream::net::dispatch(writer.get_executor(), ...).
+///
+/// @tparam AsyncWriteStream the stream written to: an Asio socket, an
+/// ssl::stream, any type modelling Asio's AsyncWriteStream (and
+/// AsyncReadStream, for its protocol).
 template <class AsyncWriteStream>
 class basic_stream_writer {
  public:
+  /// The stream written to.
   using stream_type = AsyncWriteStream;
+  /// The adapter between the stream and its reader and writer.
   using protocol_type = basic_stream_protocol<AsyncWriteStream>;
+  /// The executor the writer's operations run on.
   using executor_type = net::any_io_executor;
 
+  /// The writer of a connection.
+  ///
+  /// @param protocol the connection's protocol, shared with its other
+  /// readers and writers.
   explicit basic_stream_writer(std::shared_ptr<protocol_type> protocol) : protocol_(std::move(protocol)) {}
 
-  /// Buffers bytes for sending and returns at once. Throws
-  /// std::system_error with errc::writer_closed after close(),
+  /// Buffers bytes for sending and returns at once.
+  ///
+  /// @param bytes the bytes to send (copied, unless a large write goes to
+  /// the socket at once: see basic_stream_protocol).
+  /// @throws std::system_error with errc::writer_closed after close(),
   /// errc::write_after_eof after write_eof().
   void write(std::string_view bytes) {
     error_code ec;
     protocol_->write(bytes, ec);
     if (ec) throw std::system_error(ec);
   }
+  /// write(bytes) reporting its misuse in `ec` instead of throwing it.
+  ///
+  /// @param bytes the bytes to send.
+  /// @param ec set to errc::writer_closed or errc::write_after_eof as
+  /// write(bytes) throws them; cleared otherwise.
   void write(std::string_view bytes, error_code& ec) { protocol_->write(bytes, ec); }
 
   /// Writes every element of a range of byte strings, in order.
+  ///
+  /// @tparam Range a range whose elements convert to std::string_view.
+  /// @param lines the byte strings to write, as write() each.
+  /// @throws std::system_error as write(); the elements before the one
+  /// that failed are buffered.
   template <class Range>
   void writelines(const Range& lines) {
     for (std::string_view line : lines) write(line);
   }
+  /// writelines(lines) reporting its misuse in `ec` instead of throwing it:
+  /// stops at the first element write(bytes, ec) refuses.
+  ///
+  /// @tparam Range a range whose elements convert to std::string_view.
+  /// @param lines the byte strings to write.
+  /// @param ec as for write(bytes, ec).
   template <class Range>
   void writelines(const Range& lines, error_code& ec) {
     for (std::string_view line : lines) {
@@ -78,18 +110,27 @@ class basic_stream_writer {
   /// above the high-water mark); then waits until it falls to the low-water
   /// mark. Several coroutines may wait at once.
   ///
-  /// Throws: the reader's stored exception (the connection's error) if any;
-  /// once the connection is lost, its error, or errc::connection_lost after
-  /// a close (asyncio's ConnectionResetError("Connection lost"));
-  /// operation_aborted when cancelled.
+  /// @return an awaitable that completes once writing may go on.
+  /// @throws std::system_error the reader's stored exception (the
+  /// connection's error) if any, rethrown as it was stored; once the
+  /// connection is lost, its error, or errc::connection_lost after a close
+  /// (asyncio's ConnectionResetError("Connection lost")); operation_aborted
+  /// when cancelled.
   ///
-  /// Cancellation: safe; the buffered bytes are still sent.
+  /// @par Cancellation
+  /// Safe; the buffered bytes are still sent.
   [[nodiscard]] net::awaitable<void> drain() {
     // The common case, nothing to wait for, costs one coroutine frame.
     error_code ec = protocol_->drain_error();
     if (!ec && protocol_->is_writing_paused()) ec = co_await protocol_type::drain(protocol_.shared());
     if (ec) throw_error(*protocol_, ec);
   }
+  /// drain() reporting its error in `ec` instead of throwing it.
+  ///
+  /// @param ec set to the code of what drain() throws (cleared on success);
+  /// it must outlive the awaitable.
+  /// @return an awaitable that completes once writing may go on, or with
+  /// `ec` set.
   [[nodiscard]] net::awaitable<void> drain(error_code& ec) {
     ec = protocol_->drain_error();
     if (!ec && protocol_->is_writing_paused()) ec = co_await protocol_type::drain(protocol_.shared());
@@ -100,14 +141,21 @@ class basic_stream_writer {
   /// small replies can skip the coroutine frame of a drain() that has
   /// nothing to do: `if (writer.needs_drain()) co_await writer.drain();`
   /// is the same flow control as an unconditional drain().
+  ///
+  /// @return whether drain() would wait or report an error.
   bool needs_drain() const noexcept { return protocol_->drain_needed(); }
 
   /// Half-closes once the buffer is flushed: the peer reads end of stream
   /// and may go on sending; this side may go on reading. Later writes are
   /// errc::write_after_eof. No-op after close() or a previous write_eof().
-  /// Throws operation_not_supported where can_write_eof() is false.
+  ///
+  /// @throws std::system_error operation_not_supported where
+  /// can_write_eof() is false.
   void write_eof() { protocol_->write_eof(); }
   /// write_eof() reporting operation_not_supported in `ec` instead.
+  ///
+  /// @param ec set to operation_not_supported where can_write_eof() is
+  /// false; cleared otherwise.
   void write_eof(error_code& ec) {
     ec.clear();
     if (!can_write_eof()) {
@@ -118,6 +166,8 @@ class basic_stream_writer {
   }
 
   /// Whether the transport supports write_eof (TCP and Unix sockets: yes).
+  ///
+  /// @return false for streams without a half-close (TLS).
   static constexpr bool can_write_eof() noexcept { return protocol_type::can_write_eof(); }
 
   /// Closes the connection once the buffer is flushed. Readers see end of
@@ -125,35 +175,59 @@ class basic_stream_writer {
   void close() { protocol_->close(); }
 
   /// True from close() on, and once the connection is lost.
+  ///
+  /// @return whether the connection is closing or gone.
   bool is_closing() const noexcept { return protocol_->is_closing(); }
 
-  /// Waits until the connection is closed. Throws the error the connection
+  /// Waits until the connection is closed.
+  ///
+  /// @return an awaitable that completes once the connection is closed.
+  /// @throws std::system_error the error the connection
   /// was lost with, if any (e.g. connection_reset); operation_aborted when
   /// cancelled.
   [[nodiscard]] net::awaitable<void> wait_closed() {
     error_code ec = co_await protocol_type::wait_closed(protocol_.shared());
     if (ec) throw std::system_error(ec);
   }
+  /// wait_closed() reporting its error in `ec` instead of throwing it.
+  ///
+  /// @param ec set to the error the connection was lost with, or
+  /// operation_aborted (cleared for a clean close); it must outlive the
+  /// awaitable.
+  /// @return an awaitable that completes once the connection is closed, or
+  /// when cancelled.
   [[nodiscard]] net::awaitable<void> wait_closed(error_code& ec) {
     ec = co_await protocol_type::wait_closed(protocol_.shared());
   }
 
   /// Bytes written but not yet handed to the kernel.
+  ///
+  /// @return the size of the write buffer.
   std::size_t get_write_buffer_size() const noexcept { return protocol_->write_buffer_size(); }
 
   /// The water marks as {high, low}.
+  ///
+  /// @return the high-water and the low-water mark, in bytes.
   std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept {
     return {protocol_->write_high_water(), protocol_->write_low_water()};
   }
 
   /// asyncio's set_write_buffer_limits: high defaults to 64 KiB (4 x low if
-  /// only low is given), low to high / 4. Throws std::invalid_argument if
-  /// low > high.
+  /// only low is given), low to high / 4.
+  ///
+  /// @param high the high-water mark in bytes; std::nullopt for the default.
+  /// @param low the low-water mark in bytes; std::nullopt for the default.
+  /// @throws std::invalid_argument if low > high.
   void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low = std::nullopt) {
     protocol_->set_write_buffer_limits(high, low);
   }
   /// set_write_buffer_limits() reporting low > high in `ec`
   /// (std::errc::invalid_argument) instead, the limits unchanged.
+  ///
+  /// @param high the high-water mark in bytes; std::nullopt for the default.
+  /// @param low the low-water mark in bytes; std::nullopt for the default.
+  /// @param ec set to std::errc::invalid_argument if low > high; cleared
+  /// otherwise.
   void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low, error_code& ec) {
     ec.clear();
     const auto [h, l] = detail::write_queue<false>::resolve_limits(high, low);
@@ -165,16 +239,31 @@ class basic_stream_writer {
   }
 
   /// The underlying Asio stream.
+  ///
+  /// @return the connection's stream.
   stream_type& stream() const noexcept { return protocol_->stream(); }
 
   /// The peer's address (asyncio's get_extra_info("peername")).
+  ///
+  /// @return the remote endpoint of the socket at the bottom of the stream.
+  /// @throws std::system_error as Asio's remote_endpoint(), e.g. once the
+  /// socket is closed.
   auto remote_endpoint() const { return detail::lowest_layer(protocol_->stream()).remote_endpoint(); }
   /// This side's address (get_extra_info("sockname")).
+  ///
+  /// @return the local endpoint of the socket at the bottom of the stream.
+  /// @throws std::system_error as Asio's local_endpoint(), e.g. once the
+  /// socket is closed.
   auto local_endpoint() const { return detail::lowest_layer(protocol_->stream()).local_endpoint(); }
 
   /// The adapter behind this writer (asyncio's writer.transport and protocol).
+  ///
+  /// @return the connection's protocol.
   protocol_type& protocol() const noexcept { return *protocol_; }
 
+  /// The executor the writer's operations run on.
+  ///
+  /// @return the connection's executor.
   const executor_type& get_executor() const noexcept { return protocol_->get_executor(); }
 
  private:

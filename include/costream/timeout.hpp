@@ -67,9 +67,20 @@ inline bool aborted(const std::exception_ptr& e) {
 /// Works on every supported Asio (1.22 onwards); on Asio 1.30+ `costream::net::cancel_after`
 /// is an alternative for single operations, reporting operation_aborted.
 ///
-/// Example:
+/// @tparam T what `op` returns.
+/// @tparam Rep the duration's representation.
+/// @tparam Period the duration's period.
+/// @param op the operation, an awaitable not yet awaited.
+/// @param timeout how long `op` may take.
+/// @return an awaitable of what `op` returns.
+/// @throws std::system_error errc::timed_out when the deadline passes
+/// first.
+/// @throws std::exception what `op` throws, as soon as it does.
 ///
-///     std::string line = co_await costream::with_timeout(reader.readline(), 5s);
+/// @par Example
+/// @code
+/// std::string line = co_await costream::with_timeout(reader.readline(), 5s);
+/// @endcode
 template <class T, class Rep, class Period>
 [[nodiscard]] net::awaitable<T> with_timeout(net::awaitable<T> op, std::chrono::duration<Rep, Period> timeout) {
   auto executor = co_await net::this_coro::executor;
@@ -101,6 +112,16 @@ template <class T, class Rep, class Period>
 /// value-initialised T (for reads: an empty string; the bytes received stay
 /// buffered). Errors of `op` itself are thrown as by `op`; pass `op`'s own
 /// error_code form (e.g. `reader.readline(ec2)`) to have none.
+///
+/// @tparam T what `op` returns: void or default constructible.
+/// @tparam Rep the duration's representation.
+/// @tparam Period the duration's period.
+/// @param op the operation, an awaitable not yet awaited.
+/// @param timeout how long `op` may take.
+/// @param ec set to errc::timed_out when the deadline passes first;
+/// cleared otherwise. It must outlive the awaitable.
+/// @return an awaitable of what `op` returns, or of T{} on timeout.
+/// @throws std::exception what `op` throws.
 template <class T, class Rep, class Period>
 [[nodiscard]] net::awaitable<T> with_timeout(net::awaitable<T> op, std::chrono::duration<Rep, Period> timeout,
                                               error_code& ec) {

@@ -25,11 +25,16 @@
 
 namespace costream {
 
+/// The reader of a Unix socket connection.
 using unix_stream_reader = basic_stream_reader<net::local::stream_protocol::socket>;
+/// The writer of a Unix socket connection.
 using unix_stream_writer = basic_stream_writer<net::local::stream_protocol::socket>;
+/// A Unix socket connection's reader and writer, as open_unix_connection returns them.
 using unix_connection = basic_connection<net::local::stream_protocol::socket>;
+/// A Unix socket server, as start_unix_server returns it.
 using unix_server = basic_server<net::local::stream_protocol>;
 
+/// Options of open_unix_connection.
 struct unix_connection_options {
   /// The reader's limit (see basic_stream_reader::limit).
   std::size_t limit = COSTREAM_DEFAULT_LIMIT;
@@ -66,10 +71,14 @@ struct listen_unix_path {
 
 }  // namespace detail
 
-/// Connects to the Unix socket at `path` ("\0name" for Linux's abstract
+/// Connects to the Unix socket at `path` (`"\0name"` for Linux's abstract
 /// namespace) and returns the connection's reader and writer.
 ///
-/// Throws std::system_error (e.g. no_such_file_or_directory,
+/// @param path the socket's path, or a NUL byte and an abstract name.
+/// @param options the reader's limit.
+/// @return an awaitable of the connection, on the awaiting coroutine's
+/// executor.
+/// @throws std::system_error (e.g. no_such_file_or_directory,
 /// connection_refused); operation_aborted when cancelled.
 [[nodiscard]] inline net::awaitable<unix_connection> open_unix_connection(std::string path,
                                                                            unix_connection_options options = {}) {
@@ -85,9 +94,17 @@ struct listen_unix_path {
 /// before binding, as asyncio does; a path that exists and is not a socket
 /// is left alone and binding fails with address_in_use. On close the socket
 /// file is removed if it is still the one this server created
-/// (cleanup_socket). Abstract-namespace paths ("\0name") involve no file.
+/// (cleanup_socket). Abstract-namespace paths (`"\0name"`) involve no file.
 ///
-/// Throws std::system_error when binding fails.
+/// @tparam Callback callable as `callback(unix_stream_reader,
+/// unix_stream_writer)`, a coroutine or a plain function (see start_server).
+/// @param callback run for each connection.
+/// @param path the socket's path, or a NUL byte and an abstract name.
+/// @param options the readers' limit, listen() backlog, strand per
+/// connection, whether to start serving at once, cleanup_socket.
+/// @return an awaitable of the server, listening (and serving, unless
+/// options.start_serving is false).
+/// @throws std::system_error when binding fails.
 template <class Callback>
 [[nodiscard]] net::awaitable<unix_server> start_unix_server(Callback callback, std::string path,
                                                              unix_server_options options = {}) {
@@ -101,8 +118,16 @@ template <class Callback>
 /// or whoever made it, owns it; asyncio 3.13 removes it under
 /// cleanup_socket).
 ///
-/// Throws std::invalid_argument when the descriptor is not a Unix stream
-/// socket, std::system_error when Asio cannot use it or it cannot listen;
+/// @tparam Callback as for start_unix_server(callback, path, options).
+/// @param callback run for each connection.
+/// @param socket the descriptor to serve from; the server owns it once
+/// started.
+/// @param options as above; backlog applies only to a socket that does not
+/// listen yet, and cleanup_socket not at all.
+/// @return an awaitable of the server, listening on the socket.
+/// @throws std::invalid_argument when the descriptor is not a Unix stream
+/// socket.
+/// @throws std::system_error when Asio cannot use it or it cannot listen;
 /// the descriptor then stays open.
 template <class Callback>
 [[nodiscard]] net::awaitable<unix_server> start_unix_server(Callback callback, listening_socket socket,

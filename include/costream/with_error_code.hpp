@@ -24,8 +24,7 @@ namespace costream {
 /// errors become codes too: std::invalid_argument (e.g. a TLS setting
 /// OpenSSL refuses, a high-water mark below the low one) is
 /// std::errc::invalid_argument, std::bad_alloc std::errc::not_enough_memory.
-/// `ec` is cleared on success. Other exceptions (a user callback's own
-/// types) propagate.
+/// `ec` is cleared on success.
 ///
 /// The reads' own error_code forms (`reader.readexactly(n, ec)`) carry more:
 /// the partial bytes of an incomplete read and readuntil's consumed count.
@@ -33,13 +32,23 @@ namespace costream {
 /// becomes errc::incomplete_read and its partial bytes are lost to the
 /// caller.
 ///
-/// Cancellation: as `op`; a cancelled operation gives operation_aborted.
+/// @tparam T what `op` returns.
+/// @param op the operation, an awaitable not yet awaited.
+/// @param ec set to the error's code; cleared on success. It must outlive
+/// the awaitable.
+/// @return an awaitable of `op`'s result, or of std::nullopt with `ec` set.
+/// @throws std::exception other exceptions (a user callback's own types)
+/// propagate.
 ///
-/// Example:
+/// @par Cancellation
+/// As `op`; a cancelled operation gives operation_aborted.
 ///
-///     costream::error_code ec;
-///     auto conn = co_await costream::with_error_code(costream::open_connection(host, port), ec);
-///     if (!conn) log("connect failed: " + ec.message());
+/// @par Example
+/// @code
+/// costream::error_code ec;
+/// auto conn = co_await costream::with_error_code(costream::open_connection(host, port), ec);
+/// if (!conn) log("connect failed: " + ec.message());
+/// @endcode
 template <class T>
 [[nodiscard]] net::awaitable<std::optional<T>> with_error_code(net::awaitable<T> op, error_code& ec) {
   ec.clear();
@@ -61,6 +70,15 @@ template <class T>
 
 /// The form for operations that return nothing (drain, wait_closed,
 /// serve_forever): sets `ec` instead of throwing.
+///
+/// @param op the operation, an awaitable not yet awaited.
+/// @param ec set to the error's code, as by the other form; cleared on
+/// success. It must outlive the awaitable.
+/// @return an awaitable that completes when `op` does.
+/// @throws std::exception other exceptions propagate, as by the other form.
+///
+/// @par Cancellation
+/// As `op`; a cancelled operation gives operation_aborted.
 [[nodiscard]] inline net::awaitable<void> with_error_code(net::awaitable<void> op, error_code& ec) {
   ec.clear();
   try {

@@ -14,20 +14,29 @@
 namespace costream {
 
 /// Which side of the TLS handshake a connection plays (start_tls).
-enum class tls_role { client, server };
+enum class tls_role {
+  client,  ///< Starts the handshake; verifies the server (see tls_options::verify_peer).
+  server   ///< Answers the handshake with the context's certificate.
+};
 
 /// How a connection does TLS (asyncio's ssl, server_hostname,
 /// ssl_handshake_timeout and ssl_shutdown_timeout arguments). Made from the
 /// context (implicitly, so a context can be passed where tls_options are
 /// expected); the other members keep their defaults unless set:
 ///
-///   costream::tls_options tls(ctx);
-///   tls.alpn_protocols = {"h2", "http/1.1"};
+/// @code
+/// costream::tls_options tls(ctx);
+/// tls.alpn_protocols = {"h2", "http/1.1"};
+/// @endcode
 // A constructor rather than an aggregate: g++ 12 miscompiles an aggregate
 // holding std::string members that is built as a temporary in a coroutine
 // (e.g. `co_await open_connection(..., {.context = ctx})`): its strings end
 // up pointing into the coroutine frame, and freeing them crashes.
 struct tls_options {
+  /// Options with this context and every other member at its default.
+  ///
+  /// @param context the OpenSSL context; see the member for how long it
+  /// must live.
   tls_options(net::ssl::context& context) noexcept : context(context) {}  // NOLINT(google-explicit-constructor)
 
   /// The OpenSSL context: certificates, trusted CAs, protocol versions,
@@ -55,7 +64,7 @@ struct tls_options {
   /// default, 30 s), then closes the socket; wait_closed() then reports
   /// errc::timed_out.
   std::chrono::milliseconds shutdown_timeout = default_shutdown_timeout;
-  /// ALPN protocols, most preferred first (e.g. {"h2", "http/1.1"}). A
+  /// ALPN protocols, most preferred first (e.g.\ {"h2", "http/1.1"}). A
   /// client offers them; a server picks the first of its own list the
   /// client offered, and negotiates none when there is no overlap (as
   /// Python's ssl). A server with ALPN protocols installs costream's

@@ -24,11 +24,25 @@ namespace costream {
 /// plain TCP, or times out) goes to the server's error handler and never
 /// stops the server.
 ///
-/// Example:
-///   costream::net::ssl::context ctx(costream::net::ssl::context::tls_server);
-///   ctx.use_certificate_chain_file("server.pem");
-///   ctx.use_private_key_file("server.key", costream::net::ssl::context::pem);
-///   auto server = co_await start_server(echo, "127.0.0.1", 8443, {}, ctx);
+/// @tparam Callback callable as `callback(tls_stream_reader,
+/// tls_stream_writer)`, a coroutine or a plain function (see start_server).
+/// @param callback run for each connection, once its handshake is done.
+/// @param host the name or address to listen on; "" for every interface.
+/// @param port the port; 0 picks a free one.
+/// @param options as for the plain start_server.
+/// @param tls the context (the server's certificate chain and key) and the
+/// handshake_timeout, shutdown_timeout and ALPN protocols.
+/// @return an awaitable of the server, listening (and serving, unless
+/// options.start_serving is false).
+/// @throws std::system_error as the plain start_server.
+///
+/// @par Example
+/// @code
+/// costream::net::ssl::context ctx(costream::net::ssl::context::tls_server);
+/// ctx.use_certificate_chain_file("server.pem");
+/// ctx.use_private_key_file("server.key", costream::net::ssl::context::pem);
+/// auto server = co_await start_server(echo, "127.0.0.1", 8443, {}, ctx);
+/// @endcode
 template <class Callback>
 [[nodiscard]] net::awaitable<tls_server> start_server(Callback callback, std::string host, std::uint16_t port,
                                                        server_options options, tls_options tls) {
@@ -40,6 +54,18 @@ template <class Callback>
 /// Starts a TLS server on a listening socket made elsewhere (see
 /// listening_socket and the plain start_server on one); each connection's
 /// handshake is as above. Throws as both.
+///
+/// @tparam Callback as for start_server(callback, host, port, options, tls).
+/// @param callback run for each connection, once its handshake is done.
+/// @param socket the descriptor to serve from; the server owns it once
+/// started.
+/// @param options as for the plain start_server on a listening socket.
+/// @param tls as for start_server(callback, host, port, options, tls).
+/// @return an awaitable of the server, listening on the socket.
+/// @throws std::invalid_argument as the plain start_server on a listening
+/// socket.
+/// @throws std::system_error as the plain start_server on a listening
+/// socket.
 template <class Callback>
 [[nodiscard]] net::awaitable<tls_server> start_server(Callback callback, listening_socket socket,
                                                        server_options options, tls_options tls) {
@@ -52,6 +78,16 @@ template <class Callback>
 
 /// Starts a TLS server on the Unix socket at `path`, as start_unix_server
 /// does, with each connection's handshake as in the TLS start_server.
+///
+/// @tparam Callback callable as `callback(unix_tls_stream_reader,
+/// unix_tls_stream_writer)`, a coroutine or a plain function.
+/// @param callback run for each connection, once its handshake is done.
+/// @param path the socket's path, or a NUL byte and an abstract name.
+/// @param options as for the plain start_unix_server.
+/// @param tls as for start_server(callback, host, port, options, tls).
+/// @return an awaitable of the server, listening (and serving, unless
+/// options.start_serving is false).
+/// @throws std::system_error as the plain start_unix_server.
 template <class Callback>
 [[nodiscard]] net::awaitable<unix_tls_server> start_unix_server(Callback callback, std::string path,
                                                                  unix_server_options options, tls_options tls) {
@@ -62,6 +98,18 @@ template <class Callback>
 
 /// Starts a TLS server on a listening Unix socket made elsewhere (see
 /// listening_socket and the plain start_unix_server on one).
+///
+/// @tparam Callback as for start_unix_server(callback, path, options, tls).
+/// @param callback run for each connection, once its handshake is done.
+/// @param socket the descriptor to serve from; the server owns it once
+/// started.
+/// @param options as for the plain start_unix_server on a listening socket.
+/// @param tls as for start_server(callback, host, port, options, tls).
+/// @return an awaitable of the server, listening on the socket.
+/// @throws std::invalid_argument as the plain start_unix_server on a
+/// listening socket.
+/// @throws std::system_error as the plain start_unix_server on a listening
+/// socket.
 template <class Callback>
 [[nodiscard]] net::awaitable<unix_tls_server> start_unix_server(Callback callback, listening_socket socket,
                                                                  unix_server_options options, tls_options tls) {

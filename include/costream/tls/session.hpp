@@ -37,6 +37,10 @@ using x509_ptr = std::unique_ptr<X509, detail::x509_deleter>;
 /// when the peer sent none (a client without a certificate). Inspect it with
 /// OpenSSL's X509_* functions. writer.stream().native_handle() is the SSL*
 /// for anything else.
+///
+/// @tparam Next the stream under TLS (a TCP or a Unix socket).
+/// @param writer a writer of the TLS connection.
+/// @return the certificate, owned; null when the peer sent none.
 template <class Next>
 x509_ptr peer_certificate(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
@@ -47,6 +51,11 @@ x509_ptr peer_certificate(const basic_stream_writer<net::ssl::stream<Next>>& wri
 }
 
 /// The peer's certificate in PEM form; empty when the peer sent none.
+///
+/// @tparam Next the stream under TLS (a TCP or a Unix socket).
+/// @param writer a writer of the TLS connection.
+/// @return the PEM text, or an empty string.
+/// @throws std::bad_alloc when OpenSSL cannot write the PEM text.
 template <class Next>
 std::string peer_certificate_pem(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
   x509_ptr cert = peer_certificate(writer);
@@ -58,14 +67,22 @@ std::string peer_certificate_pem(const basic_stream_writer<net::ssl::stream<Next
   return std::string(data, static_cast<std::size_t>(size));
 }
 
-/// The negotiated cipher suite's name (OpenSSL's, e.g. "TLS_AES_256_GCM_SHA384").
+/// The negotiated cipher suite's name (OpenSSL's, e.g.\ "TLS_AES_256_GCM_SHA384").
+///
+/// @tparam Next the stream under TLS (a TCP or a Unix socket).
+/// @param writer a writer of the TLS connection.
+/// @return the name; empty when OpenSSL has none.
 template <class Next>
 std::string cipher(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
   const char* name = ::SSL_get_cipher_name(detail::ssl_of(writer));
   return name ? name : "";
 }
 
-/// The negotiated protocol version, e.g. "TLSv1.3" (Python's version()).
+/// The negotiated protocol version, e.g.\ "TLSv1.3" (Python's version()).
+///
+/// @tparam Next the stream under TLS (a TCP or a Unix socket).
+/// @param writer a writer of the TLS connection.
+/// @return the version's name, as OpenSSL's SSL_get_version gives it.
 template <class Next>
 std::string tls_version(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
   return ::SSL_get_version(detail::ssl_of(writer));
@@ -73,6 +90,10 @@ std::string tls_version(const basic_stream_writer<net::ssl::stream<Next>>& write
 
 /// The ALPN protocol both sides agreed on; empty when none was negotiated
 /// (Python's selected_alpn_protocol()).
+///
+/// @tparam Next the stream under TLS (a TCP or a Unix socket).
+/// @param writer a writer of the TLS connection.
+/// @return the protocol's name, or an empty string.
 template <class Next>
 std::string selected_alpn_protocol(const basic_stream_writer<net::ssl::stream<Next>>& writer) {
   const unsigned char* data = nullptr;

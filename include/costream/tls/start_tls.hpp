@@ -80,10 +80,21 @@ net::awaitable<basic_connection<net::ssl::stream<Socket>>> upgrade_to_tls(basic_
 /// the peer's IP address. The new connection has the reader's limit and
 /// the default write-buffer limits.
 ///
-/// Throws std::system_error(errc::concurrent_read) if a read is waiting on
+/// @tparam Socket the plain connection's socket type (TCP or Unix).
+/// @param reader the connection's reader, consumed.
+/// @param writer the connection's writer, consumed.
+/// @param tls the context, server_hostname, verify_peer, timeouts and ALPN
+/// protocols.
+/// @param role which side of the handshake this end plays.
+/// @return an awaitable of the TLS connection's reader and writer, the
+/// handshake done.
+/// @throws std::system_error errc::concurrent_read if a read is waiting on
 /// the reader, errc::writer_closed after close(), what drain() throws if the
 /// connection is lost while flushing, and what the TLS open_connection's
 /// handshake throws.
+/// @throws certificate_verify_error as the TLS open_connection's handshake.
+/// @throws std::invalid_argument when `reader` and `writer` are of
+/// different connections; as the TLS open_connection's handshake.
 template <class Socket>
 [[nodiscard]] net::awaitable<basic_connection<net::ssl::stream<Socket>>> start_tls(
     basic_stream_reader<Socket> reader, basic_stream_writer<Socket> writer, tls_options tls,

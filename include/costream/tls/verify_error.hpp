@@ -48,11 +48,19 @@ class tls_verify_category_impl final : public std::error_category {
 
 /// The category of OpenSSL's certificate verification results (the values
 /// are X509_V_ERR_*; the messages are OpenSSL's).
+///
+/// @return the one category object, named "costream.tls.verify".
 inline const std::error_category& tls_verify_category() noexcept {
   static const detail::tls_verify_category_impl category;
   return category;
 }
 
+/// A std::error_code of tls_verify_category() (found by argument-dependent
+/// lookup: `e.code() == costream::tls_verify_errc::hostname_mismatch` works;
+/// under Boost.Asio it converts to costream::error_code too).
+///
+/// @param e the verification result.
+/// @return the code of `e` in tls_verify_category().
 inline std::error_code make_error_code(tls_verify_errc e) noexcept {
   return {static_cast<int>(e), tls_verify_category()};
 }
@@ -63,18 +71,27 @@ inline std::error_code make_error_code(tls_verify_errc e) noexcept {
 /// unable_to_get_issuer_certificate_locally, ...
 class certificate_verify_error : public std::system_error {
  public:
+  /// The error for one verification result.
+  ///
+  /// @param verify_code OpenSSL's verification result (X509_V_ERR_*), as
+  /// SSL_get_verify_result gives it.
   explicit certificate_verify_error(long verify_code)
       : std::system_error(static_cast<int>(verify_code), tls_verify_category(),
                           "costream: TLS handshake: certificate verify failed") {}
 
   /// OpenSSL's verification result (X509_V_ERR_*).
+  ///
+  /// @return the result, code().value().
   long verify_code() const noexcept { return code().value(); }
-  /// OpenSSL's description of it, e.g. "certificate has expired".
+  /// OpenSSL's description of it, e.g.\ "certificate has expired".
+  ///
+  /// @return code().message().
   std::string verify_message() const { return code().message(); }
 };
 
 }  // namespace costream
 
+/// costream::tls_verify_errc values are error codes: they convert to error_code.
 template <>
 struct std::is_error_code_enum<costream::tls_verify_errc> : std::true_type {};
 
