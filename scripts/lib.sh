@@ -6,7 +6,7 @@
 # of their own: clang-19 alone links no -fsanitize program. doxygen builds the reference
 # documentation (the docs preset); pkg-config runs the pkg-config consumer tests.
 test_packages=(cmake ninja-build g++ clang-19 libclang-rt-19-dev libfuzzer-19-dev libasio-dev catch2
-  libssl-dev openssl python3 redis-tools curl wrk ca-certificates git doxygen pkg-config)
+  libssl-dev openssl python3 redis-tools curl wrk ca-certificates git doxygen pkg-config libboost1.81-dev)
 
 # ensure_packages pkg...: installs the packages that are not installed yet (apt, as root or via sudo).
 ensure_packages() {

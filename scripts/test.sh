@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-configs=${COSTREAM_TEST_CONFIGS:-dev clang asan-ubsan tsan}
+configs=${COSTREAM_TEST_CONFIGS:-dev clang asan-ubsan tsan boost}
 ensure_packages "${test_packages[@]}"
 
 # The documentation first: it takes seconds, and a missing doc comment fails early.

@@ -34,8 +34,9 @@ namespace costream {
 /// (asyncio compares the messages, which name the address, so two addresses
 /// refusing alike are listed too, while code() is still their common error.)
 ///
-/// Derives from std::system_error: existing `catch (const std::system_error&)`
-/// sites and `e.code() == costream::net::error::connection_refused` keep working.
+/// Derives from costream::system_error (std::system_error; Boost's under
+/// Boost.Asio): existing `catch (const costream::system_error&)` sites and
+/// `e.code() == costream::net::error::connection_refused` keep working.
 /// Copying is cheap and does not throw (the attempts are shared).
 ///
 /// @par Thread safety
@@ -49,7 +50,7 @@ namespace costream {
 ///   for (const auto& a : e.attempts()) log(a.endpoint, a.code.message());
 /// }
 /// @endcode
-class connect_error : public std::system_error {
+class connect_error : public system_error {
  public:
   /// One connection attempt and how it failed.
   struct attempt {
@@ -67,7 +68,7 @@ class connect_error : public std::system_error {
   /// @param attempts every attempt, in the order they started; the first
   /// one's error becomes code().
   explicit connect_error(std::vector<attempt> attempts)
-      : std::system_error(attempts.front().code),
+      : system_error(attempts.front().code),
         state_(std::make_shared<const state>(describe(attempts), std::move(attempts))) {}
 
   /// Every attempt, in the order they started.

@@ -104,7 +104,7 @@ inline std::error_code make_error_code(errc e) noexcept {
 /// End of stream before a read completed. Carries every byte the read had
 /// collected (they are no longer in the reader) and how many it expected
 /// (none for readuntil, which expects a separator rather than a count).
-class incomplete_read_error : public std::system_error {
+class incomplete_read_error : public system_error {
  public:
   /// An error with code errc::incomplete_read and asyncio's message ("N
   /// bytes read on a total of M expected bytes").
@@ -113,7 +113,7 @@ class incomplete_read_error : public std::system_error {
   /// @param expected the byte count the read asked for; std::nullopt for
   /// readuntil.
   incomplete_read_error(std::string partial, std::optional<std::size_t> expected)
-      : std::system_error(make_error_code(errc::incomplete_read), describe(partial.size(), expected)),
+      : system_error(make_error_code(errc::incomplete_read), describe(partial.size(), expected)),
         partial_(std::move(partial)),
         expected_(expected) {}
 
@@ -140,7 +140,7 @@ class incomplete_read_error : public std::system_error {
 /// A separator was not found within the limit (readuntil: code
 /// errc::limit_overrun, the data stays in the reader), or a line was longer
 /// than the limit (readline: code errc::line_too_long, the line was discarded).
-class limit_overrun_error : public std::system_error {
+class limit_overrun_error : public system_error {
  public:
   /// An error with the given code.
   ///
@@ -148,7 +148,7 @@ class limit_overrun_error : public std::system_error {
   /// (readline).
   /// @param consumed see consumed().
   limit_overrun_error(errc code, std::size_t consumed)
-      : std::system_error(make_error_code(code)), consumed_(consumed) {}
+      : system_error(make_error_code(code)), consumed_(consumed) {}
 
   /// readuntil: how many bytes to consume to get past the overrun (asyncio's
   /// LimitOverrunError.consumed). readline: how many bytes of the over-long
@@ -199,7 +199,7 @@ inline std::optional<error_code> current_system_error() noexcept {
   } catch (const std::system_error& e) {
     return error_code(e.code());
 #if defined(COSTREAM_USE_BOOST_ASIO)
-  } catch (const asio_system_error& e) {
+  } catch (const system_error& e) {
     return e.code();
 #endif
   } catch (...) {

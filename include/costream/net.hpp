@@ -14,6 +14,8 @@
 
 #include <costream/config.hpp>
 
+#include <system_error>
+
 #if defined(COSTREAM_USE_BOOST_ASIO)
 
 #include <boost/asio/version.hpp>
@@ -75,8 +77,10 @@ namespace net = ::boost::asio;
 /// codes (std::error_code, errc) and Asio's meet in one type.
 using error_code = ::boost::system::error_code;
 
-/// The exception Asio's own operations throw: Boost's system_error.
-using asio_system_error = ::boost::system::system_error;
+/// The exception type of Asio's own operations and of costream's (every
+/// costream exception derives from it): Boost's system_error, as Boost.Beast
+/// throws. code() is a costream::error_code.
+using system_error = ::boost::system::system_error;
 
 }  // namespace costream
 
@@ -139,8 +143,9 @@ namespace net = ::asio;
 /// costream operation's error_code& form (standalone Asio's is std::error_code).
 using error_code = net::error_code;
 
-/// The exception Asio's own operations throw (standalone Asio's is std::system_error).
-using asio_system_error = net::system_error;
+/// The exception type of Asio's own operations and of costream's (every
+/// costream exception derives from it): std::system_error with standalone Asio.
+using system_error = std::system_error;
 
 }  // namespace costream
 

@@ -126,7 +126,7 @@ class basic_server {
   [[nodiscard]] net::awaitable<void> wait_closed() {
     error_code ec;
     co_await wait_closed(ec);
-    if (ec) throw std::system_error(ec, "costream: server: wait_closed");
+    if (ec) throw system_error(ec, "costream: server: wait_closed");
   }
 
   /// As wait_closed(), with operation_aborted reported in `ec` instead of
@@ -159,7 +159,7 @@ class basic_server {
     error_code second;
     co_await wait_closed(second);
     co_await net::this_coro::throw_if_cancelled(throwing);
-    throw std::system_error(ec, "costream: server: serve_forever");
+    throw system_error(ec, "costream: server: serve_forever");
   }
 
   /// The addresses the server listens on; a port 0 request shows the real port.

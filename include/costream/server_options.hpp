@@ -122,7 +122,7 @@ inline void configure_listener(net::ip::tcp::acceptor& acceptor, const net::ip::
 #if defined(SO_REUSEPORT)
   if (options.reuse_port) acceptor.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
 #else
-  if (options.reuse_port) throw std::system_error(error_code(net::error::operation_not_supported), "reuse_port");
+  if (options.reuse_port) throw system_error(error_code(net::error::operation_not_supported), "reuse_port");
 #endif
   // One socket per family: the IPv6 one must not also claim IPv4.
   if (endpoint.address().is_v6()) acceptor.set_option(net::ip::v6_only(true));

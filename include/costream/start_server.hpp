@@ -70,7 +70,7 @@ struct listen_hosts {
       const std::uint16_t this_port = state.endpoints().empty() ? port : state.endpoints().front().port();
       co_await listen_host(state, host, this_port);
     }
-    if (state.endpoints().empty()) throw std::system_error(error_code(net::error::host_not_found), "start_server");
+    if (state.endpoints().empty()) throw system_error(error_code(net::error::host_not_found), "start_server");
   }
 
   template <class State>
@@ -101,7 +101,7 @@ struct listen_hosts {
         first_error = *code;
       }
     }
-    if (state.endpoints().empty()) throw std::system_error(first_error, "start_server");
+    if (state.endpoints().empty()) throw system_error(first_error, "start_server");
   }
 };
 

@@ -197,7 +197,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// cannot half-close (can_write_eof() is false).
   void write_eof() {
     if (closing_ || eof_requested_) return;
-    if (!can_write_eof()) throw std::system_error(error_code(net::error::operation_not_supported), "costream: write_eof");
+    if (!can_write_eof()) throw system_error(error_code(net::error::operation_not_supported), "costream: write_eof");
     eof_requested_ = true;
     if (flush_idle()) flushed();
   }

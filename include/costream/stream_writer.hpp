@@ -73,7 +73,7 @@ class basic_stream_writer {
   void write(std::string_view bytes) {
     error_code ec;
     protocol_->write(bytes, ec);
-    if (ec) throw std::system_error(ec);
+    if (ec) throw system_error(ec);
   }
   /// write(bytes) reporting its misuse in `ec` instead of throwing it.
   ///
@@ -187,7 +187,7 @@ class basic_stream_writer {
   /// cancelled.
   [[nodiscard]] net::awaitable<void> wait_closed() {
     error_code ec = co_await protocol_type::wait_closed(protocol_.shared());
-    if (ec) throw std::system_error(ec);
+    if (ec) throw system_error(ec);
   }
   /// wait_closed() reporting its error in `ec` instead of throwing it.
   ///
@@ -270,7 +270,7 @@ class basic_stream_writer {
   static void throw_error(protocol_type& p, const error_code& ec) {
     std::exception_ptr stored = p.reader_core()->exception();
     if (stored && p.reader_core()->exception_code() == ec) std::rethrow_exception(stored);
-    throw std::system_error(ec);
+    throw system_error(ec);
   }
 
   detail::protocol_ref<protocol_type> protocol_;

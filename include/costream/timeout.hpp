@@ -32,7 +32,7 @@ net::awaitable<std::optional<T>> as_optional(net::awaitable<T> op) {
   co_return co_await std::move(op);
 }
 
-inline std::system_error timed_out_error() { return std::system_error(make_error_code(errc::timed_out)); }
+inline system_error timed_out_error() { return system_error(make_error_code(errc::timed_out)); }
 
 // An operation that lost the race against its timer but completed anyway
 // (its result was ready when the cancellation arrived) keeps its result:
@@ -128,7 +128,7 @@ template <class T, class Rep, class Period>
   ec.clear();
   try {
     co_return co_await with_timeout(std::move(op), timeout);
-  } catch (const std::system_error& e) {
+  } catch (const system_error& e) {
     if (e.code() != make_error_code(errc::timed_out)) throw;
     ec = e.code();
   }

@@ -57,7 +57,7 @@ template <class T>
   } catch (const std::system_error& e) {
     ec = e.code();
 #if defined(COSTREAM_USE_BOOST_ASIO)
-  } catch (const asio_system_error& e) {  // what Boost.Asio's own operations throw
+  } catch (const system_error& e) {  // costream's and Boost.Asio's exceptions under Boost
     ec = e.code();
 #endif
   } catch (const std::invalid_argument&) {
@@ -86,7 +86,7 @@ template <class T>
   } catch (const std::system_error& e) {
     ec = e.code();
 #if defined(COSTREAM_USE_BOOST_ASIO)
-  } catch (const asio_system_error& e) {  // what Boost.Asio's own operations throw
+  } catch (const system_error& e) {  // costream's and Boost.Asio's exceptions under Boost
     ec = e.code();
 #endif
   } catch (const std::invalid_argument&) {

@@ -230,10 +230,10 @@ TEST_CASE("out of descriptors, the server pauses accepting without CPU, reports 
   for (const std::exception_ptr& e : reports) {
     try {
       std::rethrow_exception(e);
-    } catch (const std::system_error& error) {
+    } catch (const costream::system_error& error) {
       CHECK(system_errno(error.code()) == EMFILE);
     } catch (...) {
-      FAIL("an error handler report that is not a std::system_error");
+      FAIL("an error handler report that is not a costream::system_error");
     }
   }
 }

@@ -71,7 +71,7 @@ asio::awaitable<outcome> try_connect(std::vector<tcp::endpoint> endpoints, conne
     result.code = e.code();
     result.what = e.what();
     result.same_error = e.same_error();
-  } catch (const std::system_error& e) {
+  } catch (const costream::system_error& e) {
     result.code = e.code();
     result.what = e.what();
   }
@@ -170,7 +170,7 @@ TEST_CASE("open_connection to one address that refuses reports connection_refuse
     try {
       auto connection = co_await open_connection("127.0.0.1", v4.port());
       by_name.connected = true;
-    } catch (const std::system_error& e) {  // the catch sites written before connect_error
+    } catch (const costream::system_error& e) {  // the catch sites written before connect_error
       by_name.code = e.code();
       by_name.what = e.what();
     }

@@ -368,7 +368,7 @@ TEST_CASE("drain reports a connection the peer reset, thrown or through its erro
     costream::error_code thrown;
     try {
       co_await writer.drain();
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       thrown = e.code();
     }
     CHECK(thrown == ec);
@@ -495,7 +495,7 @@ TEST_CASE("write_eof half-closes: the server reads to end of stream and still an
     costream::error_code thrown;
     try {
       writer.write("too late");
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       thrown = e.code();
     }
     CHECK(thrown == errc::write_after_eof);
@@ -544,7 +544,7 @@ TEST_CASE("close flushes what was written, wait_closed waits for it, and later w
     costream::error_code thrown;
     try {
       writer.write("three\n");
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       thrown = e.code();
     }
     CHECK(thrown == errc::writer_closed);
@@ -602,7 +602,7 @@ TEST_CASE("a peer that resets mid-line: complete lines are still read, then the 
       returned = true;
     } catch (const incomplete_read_error&) {
       as_end_of_stream = true;  // a reset is not an end of stream
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       thrown = e.code();
     }
     CHECK_FALSE(returned);
@@ -650,7 +650,7 @@ TEST_CASE("a peer that resets during readexactly: the error is reported and the 
     costream::error_code thrown;
     try {
       co_await reader.readexactly(1);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       thrown = e.code();
     }
     CHECK(thrown == asio::error::connection_reset);

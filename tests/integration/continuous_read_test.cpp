@@ -54,7 +54,7 @@ asio::awaitable<std::string> outcome_of(Op op) {
   try {
     co_await std::move(op);
     co_return "ok";
-  } catch (const std::system_error& e) {
+  } catch (const costream::system_error& e) {
     if (e.code() == errc::timed_out) co_return "timeout";
     if (is_errc(e.code(), std::errc::connection_reset)) co_return "connection_reset";
     co_return e.code().message();
@@ -65,7 +65,7 @@ asio::awaitable<std::string> read_outcome(stream_reader& reader) {
   try {
     const std::string data = co_await reader.read(100);
     co_return data.empty() ? "end" : "data";
-  } catch (const std::system_error& e) {
+  } catch (const costream::system_error& e) {
     if (is_errc(e.code(), std::errc::connection_reset)) co_return "connection_reset";
     co_return e.code().message();
   }

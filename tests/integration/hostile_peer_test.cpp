@@ -159,7 +159,7 @@ asio::awaitable<void> line_service(std::shared_ptr<service_log> log, std::chrono
     } catch (const limit_overrun_error& e) {
       failure = e.code();
       consumed = e.consumed();
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       failure = e.code();
     }
     if (failure == errc::line_too_long) {
@@ -277,7 +277,7 @@ asio::awaitable<void> reset_service(std::shared_ptr<service_log> log, stream_rea
     try {
       const std::string line = co_await with_timeout(reader.readline(), 5s);
       if (!line.empty()) ++log->lines_served;
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       log->reset_read_error = e.code();
     }
     if (log->reset_read_error) {
@@ -322,7 +322,7 @@ asio::awaitable<void> storm_service(std::shared_ptr<service_log> log, stream_rea
   std::string line;
   try {
     line = co_await with_timeout(reader.readline(), 2s);
-  } catch (const std::system_error& e) {
+  } catch (const costream::system_error& e) {
     failure = e.code();
   }
   if (!failure && !line.empty()) {

@@ -196,7 +196,7 @@ class python_peer {
   asio::awaitable<std::string> read_rest() {
     auto [ec, n] = co_await asio::async_read(stdout_, asio::dynamic_buffer(output_), compat::use_tuple);
     (void)n;
-    if (ec && ec != asio::error::eof) throw std::system_error(ec, "reading the Python peer's output");
+    if (ec && ec != asio::error::eof) throw costream::system_error(ec, "reading the Python peer's output");
     co_return std::exchange(output_, std::string());
   }
 

@@ -166,7 +166,7 @@ void watch(const asio::any_io_executor& executor, asio::awaitable<void> op, watc
 costream::error_code code_of(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
-  } catch (const std::system_error& ex) {
+  } catch (const costream::system_error& ex) {
     return ex.code();
   } catch (...) {
     return make_error_code(std::errc::invalid_argument);
@@ -231,7 +231,7 @@ TEST_CASE("a server serves from a listening socket made with socket(), bind() an
     costream::error_code refused;
     try {
       auto late = co_await open_connection("127.0.0.1", port);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       refused = e.code();
     }
     CHECK(refused == asio::error::connection_refused);
@@ -328,7 +328,7 @@ TEST_CASE("a socket of the wrong kind is refused and stays open", "[server][sock
     costream::error_code bad;
     try {
       auto server = co_await start_server(plain, listening_socket(tcp_fd));
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       bad = e.code();
     }
     CHECK(bad == asio::error::bad_descriptor);
@@ -586,7 +586,7 @@ TEST_CASE("a cancelled serve_forever closes the server, waits for its connection
     costream::error_code refused;
     try {
       auto late = co_await open_connection(endpoint);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       refused = e.code();
     }
     CHECK(refused == asio::error::connection_refused);

@@ -231,7 +231,7 @@ TEST_CASE("close() stops accepting while the clients already connected go on", "
       late.writer.write("after\n");
       auto got = co_await test::within(late.reader.readline(), 500ms);
       served = got.has_value() && *got == "after\n";
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       failure = e.code();
     }
     INFO("the late client got: " << failure.message());

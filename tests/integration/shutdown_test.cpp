@@ -42,7 +42,7 @@ asio::awaitable<void> answer_lines(std::shared_ptr<endings> seen, costream::stre
       co_await writer.drain();
     }
     ++seen->clean_eof;
-  } catch (const std::system_error&) {
+  } catch (const costream::system_error&) {
     ++seen->errors;
     throw;
   }

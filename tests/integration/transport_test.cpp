@@ -117,7 +117,7 @@ TEST_CASE("start_unix_server refuses a path that is a regular file", "[unix]") {
     costream::error_code code;
     try {
       auto server = co_await start_unix_server([](unix_stream_reader, unix_stream_writer) {}, path);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       code = e.code();
     }
     CHECK(code == asio::error::address_in_use);
@@ -144,7 +144,7 @@ TEST_CASE("open_unix_connection to a missing path throws a system_error", "[unix
     costream::error_code code;
     try {
       co_await open_unix_connection(temp_socket_path("missing"));
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       code = e.code();
     }
     CHECK(code.value() == ENOENT);
@@ -263,7 +263,7 @@ TEST_CASE("open_connection with Happy Eyeballs reports connection_refused when i
     costream::error_code code;
     try {
       co_await open_connection(endpoints, options);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       code = e.code();
     }
     CHECK(code == asio::error::connection_refused);
@@ -288,7 +288,7 @@ TEST_CASE("connect_timeout gives up on an address that never answers with errc::
     try {
       auto connection = co_await open_connection(stuck.local_endpoint(), options);
       (void)connection;
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       ec = e.code();
     }
     took = std::chrono::steady_clock::now() - start;

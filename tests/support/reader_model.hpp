@@ -78,7 +78,7 @@ struct read_outcome {
   bool operator==(const read_outcome&) const = default;
 };
 
-/// The stored exceptions the tests use: a std::system_error with Asio's
+/// The stored exceptions the tests use: a costream::system_error with Asio's
 /// code, one with costream's, and an exception that is no system_error.
 enum class stored_error { connection_reset, connection_lost, other };
 
@@ -95,7 +95,7 @@ inline constexpr const char* other_error_message = "costream test: a stored exce
 
 inline std::exception_ptr make_stored_error(stored_error e) {
   if (e == stored_error::other) return std::make_exception_ptr(std::runtime_error(other_error_message));
-  return std::make_exception_ptr(std::system_error(code_of(e)));
+  return std::make_exception_ptr(costream::system_error(code_of(e)));
 }
 
 // ---------------------------------------------------------------------------
@@ -514,7 +514,7 @@ inline asio::awaitable<void> perform_read(stream_reader reader, read_request r, 
   } catch (const limit_overrun_error& e) {
     out.ec = e.code();
     out.consumed = e.consumed();
-  } catch (const std::system_error& e) {
+  } catch (const costream::system_error& e) {
     out.ec = e.code();
   } catch (const std::exception& e) {
     out.ec = make_error_code(errc::stored_exception);
@@ -570,7 +570,7 @@ class reader_check {
     costream::error_code real;
     try {
       reader_.feed_data(bytes);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       real = e.code();
     }
     const costream::error_code expected = model_.feed_data(bytes);

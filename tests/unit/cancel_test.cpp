@@ -50,7 +50,7 @@ constexpr std::string_view waiting_result = "ab|cd\n";
 asio::awaitable<void> capture(asio::awaitable<std::string> op, std::string& data, costream::error_code& ec, bool& done) {
   try {
     data = co_await std::move(op);
-  } catch (const std::system_error& e) {
+  } catch (const costream::system_error& e) {
     ec = e.code();
   }
   done = true;
@@ -234,7 +234,7 @@ TEST_CASE("a second read that must wait while one waits fails with concurrent_re
       std::string data = "(not set)";
       try {
         data = co_await second.op(reader);
-      } catch (const std::system_error& e) {
+      } catch (const costream::system_error& e) {
         ec = e.code();
       }
       CHECK(ec == errc::concurrent_read);

@@ -81,7 +81,7 @@ asio::awaitable<std::string> start(stream_reader& r, const scenario& s, costream
 std::exception_ptr make_error(ending end) {
   switch (end) {
     case ending::eof: return nullptr;
-    case ending::reset: return std::make_exception_ptr(std::system_error(asio::error::connection_reset));
+    case ending::reset: return std::make_exception_ptr(costream::system_error(costream::error_code(asio::error::connection_reset)));
     case ending::foreign_error: return std::make_exception_ptr(std::runtime_error("not a system_error"));
   }
   return nullptr;
@@ -103,12 +103,12 @@ asio::awaitable<outcome> run_throwing(stream_reader reader, const scenario& s, c
   } catch (const limit_overrun_error& e) {
     o.ec = e.code();
     o.consumed = e.consumed();
-  } catch (const std::system_error& e) {
+  } catch (const costream::system_error& e) {
     o.ec = e.code();
     o.rethrew_stored = std::current_exception() == reader.exception();
   } catch (...) {
     // The no-throw forms report a stored exception that is not a
-    // std::system_error as errc::stored_exception.
+    // costream::system_error as errc::stored_exception.
     o.ec = errc::stored_exception;
     o.rethrew_stored = std::current_exception() == reader.exception();
   }

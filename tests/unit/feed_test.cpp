@@ -66,7 +66,7 @@ TEST_CASE("feed_data after feed_eof is an error", "[feed][eof]") {
     costream::error_code code;
     try {
       reader.feed_data("more");
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       code = e.code();
     }
     CHECK(code == errc::feed_after_eof);
@@ -130,11 +130,11 @@ TEST_CASE("set_exception replaces an earlier exception", "[feed][exception]") {
   test::run([&]() -> asio::awaitable<void> {
     stream_reader reader(co_await asio::this_coro::executor, 4);
     reader.set_exception(std::make_exception_ptr(std::runtime_error("first")));
-    reader.set_exception(std::make_exception_ptr(std::system_error(asio::error::connection_reset)));
+    reader.set_exception(std::make_exception_ptr(costream::system_error(costream::error_code(asio::error::connection_reset))));
     costream::error_code code;
     try {
       (void)co_await reader.read(1);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       code = e.code();
     }
     CHECK(code == asio::error::connection_reset);

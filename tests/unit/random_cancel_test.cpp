@@ -76,8 +76,8 @@ outcome run_once(const read_fn& read, unsigned seed) {
       if (error) {
         try {
           std::rethrow_exception(error);
-        } catch (const std::system_error& e) {
-          if (e.code() != asio::error::operation_aborted) throw;
+        } catch (const costream::system_error& e) {
+          if (costream::error_code(e.code()) != asio::error::operation_aborted) throw;
         }
         ++out.cancellations;
         continue;
@@ -105,7 +105,7 @@ asio::awaitable<std::string> readuntil_or_rest(costream::stream_reader& reader, 
   std::string data = co_await reader.readuntil(sep, ec);
   if (ec == costream::errc::incomplete_read) co_return data;  // the partial tail
   if (ec == costream::errc::limit_overrun) co_return co_await reader.read(16);
-  if (ec) throw std::system_error(ec);
+  if (ec) throw costream::system_error(ec);
   co_return data;
 }
 
@@ -115,7 +115,7 @@ TEST_CASE("readline cancelled at random points loses no byte", "[cancel][readlin
   check_method([](costream::stream_reader& r, std::mt19937&) -> asio::awaitable<std::string> {
     costream::error_code ec;
     std::string line = co_await r.readline(ec);
-    if (ec) throw std::system_error(ec);
+    if (ec) throw costream::system_error(ec);
     co_return line;
   });
 }
@@ -129,7 +129,7 @@ TEST_CASE("readexactly cancelled at random points loses no byte", "[cancel][read
     const std::size_t n = std::uniform_int_distribution<std::size_t>(1, 40)(rng);
     costream::error_code ec;
     std::string data = co_await r.readexactly(n, ec);
-    if (ec && ec != costream::errc::incomplete_read) throw std::system_error(ec);
+    if (ec && ec != costream::errc::incomplete_read) throw costream::system_error(ec);
     co_return data;  // at end of stream: the partial tail
   });
 }

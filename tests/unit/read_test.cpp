@@ -165,14 +165,14 @@ TEST_CASE("read(n) returns buffered bytes before raising a stored exception", "[
     INFO("chunks: " << test::describe(chunks));
     test::run([&]() -> asio::awaitable<void> {
       stream_reader reader(co_await asio::this_coro::executor, 4);
-      const auto error = std::make_exception_ptr(std::system_error(asio::error::connection_reset));
+      const auto error = std::make_exception_ptr(costream::system_error(costream::error_code(asio::error::connection_reset)));
       test::spawn_feeder(reader, chunks, {false, error});
       std::string all;
       costream::error_code raised;
       for (;;) {
         try {
           all += co_await reader.read(2);
-        } catch (const std::system_error& e) {
+        } catch (const costream::system_error& e) {
           raised = e.code();
           break;
         }
@@ -184,8 +184,8 @@ TEST_CASE("read(n) returns buffered bytes before raising a stored exception", "[
       bool again = false;
       try {
         (void)co_await reader.read(1);
-      } catch (const std::system_error& e) {
-        again = e.code() == asio::error::connection_reset;
+      } catch (const costream::system_error& e) {
+        again = costream::error_code(e.code()) == asio::error::connection_reset;
       }
       CHECK(again);
     });

@@ -135,7 +135,7 @@ TEST_CASE("readexactly at end of stream with nothing buffered raises an empty in
   });
 }
 
-TEST_CASE("incomplete_read_error is an std::system_error of costream's category", "[readexactly][eof]") {
+TEST_CASE("incomplete_read_error is a costream::system_error of costream's category", "[readexactly][eof]") {
   test::run([&]() -> asio::awaitable<void> {
     stream_reader reader(co_await asio::this_coro::executor, 4);
     reader.feed_data("x");
@@ -143,11 +143,11 @@ TEST_CASE("incomplete_read_error is an std::system_error of costream's category"
     costream::error_code code;
     try {
       (void)co_await reader.readexactly(2);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       code = e.code();
     }
     CHECK(code == errc::incomplete_read);
-    CHECK(code.category() == costream::error_category());
+    CHECK(std::error_code(code).category() == costream::error_category());
   });
 }
 
@@ -158,7 +158,7 @@ TEST_CASE("readexactly completes from the buffer before raising a stored excepti
     test::run([&]() -> asio::awaitable<void> {
       stream_reader reader(co_await asio::this_coro::executor, 4);
       test::spawn_feeder(reader, chunks,
-                         {false, std::make_exception_ptr(std::system_error(asio::error::connection_reset))});
+                         {false, std::make_exception_ptr(costream::system_error(costream::error_code(asio::error::connection_reset)))});
       auto first = co_await reader.readexactly(3);
       CHECK(first == "abc");
       costream::error_code raised;
@@ -167,7 +167,7 @@ TEST_CASE("readexactly completes from the buffer before raising a stored excepti
         (void)co_await reader.readexactly(5);
       } catch (const incomplete_read_error&) {
         incomplete = true;
-      } catch (const std::system_error& e) {
+      } catch (const costream::system_error& e) {
         raised = e.code();
       }
       CHECK_FALSE(incomplete);

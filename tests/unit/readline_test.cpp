@@ -185,18 +185,18 @@ TEST_CASE("readline drops an over-long line that end of stream cuts short", "[re
   }
 }
 
-TEST_CASE("readline's limit_overrun_error is a std::system_error with code line_too_long", "[readline][limit]") {
+TEST_CASE("readline's limit_overrun_error is a costream::system_error with code line_too_long", "[readline][limit]") {
   test::run([&]() -> asio::awaitable<void> {
     stream_reader reader(co_await asio::this_coro::executor, 2);
     reader.feed_data("abc\n");
     costream::error_code code;
     try {
       (void)co_await reader.readline();
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       code = e.code();
     }
     CHECK(code == errc::line_too_long);
-    CHECK(code.category() == costream::error_category());
+    CHECK(std::error_code(code).category() == costream::error_category());
     CHECK(reader.buffered().empty());
   });
 }
@@ -230,13 +230,13 @@ TEST_CASE("readline returns complete lines before raising a stored exception", "
     test::run([&]() -> asio::awaitable<void> {
       stream_reader reader(co_await asio::this_coro::executor, 8);
       test::spawn_feeder(reader, chunks,
-                         {false, std::make_exception_ptr(std::system_error(asio::error::connection_reset))});
+                         {false, std::make_exception_ptr(costream::system_error(costream::error_code(asio::error::connection_reset)))});
       std::vector<std::string> lines;
       costream::error_code raised;
       for (;;) {
         try {
           lines.push_back(co_await reader.readline());
-        } catch (const std::system_error& e) {
+        } catch (const costream::system_error& e) {
           raised = e.code();
           break;
         }

@@ -24,7 +24,7 @@ namespace {
 // One readuntil's outcome: the data, or what it raised.
 struct until_result {
   std::string data;
-  costream::error_code code;                 // of any std::system_error raised
+  costream::error_code code;                 // of any costream::system_error raised
   std::size_t consumed = 0;             // limit_overrun_error
   bool incomplete = false;              // incomplete_read_error
   std::optional<std::size_t> expected;  // incomplete_read_error
@@ -43,7 +43,7 @@ asio::awaitable<until_result> outcome(asio::awaitable<std::string> op) {
   } catch (const limit_overrun_error& e) {
     r.code = e.code();
     r.consumed = e.consumed();
-  } catch (const std::system_error& e) {
+  } catch (const costream::system_error& e) {
     r.code = e.code();
   }
   co_return r;
@@ -395,7 +395,7 @@ TEST_CASE("readuntil raises a stored exception before reporting end of stream", 
     stream_reader reader(co_await asio::this_coro::executor, 8);
     reader.feed_data("abc");
     reader.feed_eof();
-    reader.set_exception(std::make_exception_ptr(std::system_error(asio::error::connection_reset)));
+    reader.set_exception(std::make_exception_ptr(costream::system_error(costream::error_code(asio::error::connection_reset))));
     auto r = co_await outcome(reader.readuntil());
     CHECK_FALSE(r.incomplete);
     CHECK(r.code == asio::error::connection_reset);

@@ -17,7 +17,7 @@ asio::awaitable<void> feed_later(costream::stream_reader reader, std::chrono::mi
   reader.feed_data(bytes);
 }
 
-bool is_timed_out(const std::system_error& e) { return e.code() == costream::make_error_code(costream::errc::timed_out); }
+bool is_timed_out(const costream::system_error& e) { return e.code() == costream::make_error_code(costream::errc::timed_out); }
 
 }  // namespace
 
@@ -29,7 +29,7 @@ TEST_CASE("a read that outlives its timeout throws timed_out and leaves the buff
     reader.feed_data("partial li");
     try {
       first = co_await costream::with_timeout(reader.readline(), 20ms);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       timed_out = is_timed_out(e);
     }
     reader.feed_data("ne\nnext");
@@ -93,7 +93,7 @@ TEST_CASE("with_timeout works with operations returning void", "[timeout]") {
   costream::test::run([&]() -> asio::awaitable<void> {
     try {
       co_await costream::with_timeout(costream::test::sleep_for(5s), 10ms);
-    } catch (const std::system_error& e) {
+    } catch (const costream::system_error& e) {
       timed_out = is_timed_out(e);
     }
     co_await costream::with_timeout(costream::test::sleep_for(1ms), 5s);

@@ -93,7 +93,7 @@ TEST_CASE("try_ reads decline at end of stream and with an error stored unless t
   }
   SECTION("a stored error") {
     reader.feed_data("ab\ncd");
-    reader.set_exception(std::make_exception_ptr(std::system_error(asio::error::connection_reset)));
+    reader.set_exception(std::make_exception_ptr(costream::system_error(costream::error_code(asio::error::connection_reset))));
     CHECK(shown(reader.try_readline()) == test::quote("ab\n"));
     CHECK(shown(reader.try_readline()) == "declined");
     CHECK(shown(reader.try_readexactly(3)) == "declined");

@@ -127,9 +127,9 @@ net::awaitable<net::ip::tcp::socket> connect_staggered(std::vector<net::ip::tcp:
     if (wait_ec) break;
   }
   cleanup();
-  if (wait_ec) throw std::system_error(wait_ec, "open_connection");
+  if (wait_ec) throw system_error(wait_ec, "open_connection");
   if (!state->winner) {
-    if (state->tried.empty()) throw std::system_error(error_code(net::error::host_not_found), "open_connection");
+    if (state->tried.empty()) throw system_error(error_code(net::error::host_not_found), "open_connection");
     // No attempt is pending, so every one has its code. Copied: the closed
     // sockets' handlers still hold the state.
     throw connect_error(state->tried);

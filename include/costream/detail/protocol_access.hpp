@@ -44,7 +44,7 @@ struct protocol_access {
   static net::awaitable<void> stop_reading(std::shared_ptr<basic_stream_protocol<Stream>> p) {
     p->transport_.stop_reading();
     while (p->transport_.reading() && !p->state_.lost()) {
-      if (error_code ec = co_await p->state_.changed(p->get_executor()).wait()) throw std::system_error(ec, "costream: start_tls");
+      if (error_code ec = co_await p->state_.changed(p->get_executor()).wait()) throw system_error(ec, "costream: start_tls");
     }
   }
 

@@ -91,9 +91,9 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   error_code exception_code() const noexcept { return exception_code_; }
 
   void feed_data(std::string_view bytes) {
-    if (eof_) throw std::system_error(make_error_code(errc::feed_after_eof));
+    if (eof_) throw system_error(make_error_code(errc::feed_after_eof));
     // The transport is reading into the buffer: feeding now would move it.
-    if (buffer_.pinned()) throw std::system_error(make_error_code(errc::concurrent_read));
+    if (buffer_.pinned()) throw system_error(make_error_code(errc::concurrent_read));
     if (bytes.empty()) return;
     buffer_.append(bytes);
     wake_waiter();
@@ -127,7 +127,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   }
 
   void set_error(error_code ec) {
-    set_exception(std::make_exception_ptr(std::system_error(ec)));
+    set_exception(std::make_exception_ptr(system_error(ec)));
   }
 
   /// readline's memory of an over-long line it has not finished discarding

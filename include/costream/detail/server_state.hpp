@@ -170,12 +170,12 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       }
       if (ec == net::error::operation_aborted) co_return;
       if (!resource_exhausted(ec)) {
-        self->report(std::make_exception_ptr(std::system_error(ec, "costream: accept")));
+        self->report(std::make_exception_ptr(system_error(ec, "costream: accept")));
         continue;
       }
       const std::chrono::milliseconds pause = l.pause.next();
       if (auto what = self->exhaustion_reports_.note(pause))
-        self->report(std::make_exception_ptr(std::system_error(ec, *what)));
+        self->report(std::make_exception_ptr(system_error(ec, *what)));
       co_await l.pause.wait(self->strand_, pause);
     }
   }

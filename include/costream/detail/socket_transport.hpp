@@ -51,7 +51,7 @@ class socket_transport {
   explicit socket_transport(Socket socket) : socket_(std::move(socket)) {
     error_code ec;
     socket_.non_blocking(true, ec);
-    if (ec) throw std::system_error(ec, "costream: cannot make the socket non-blocking");
+    if (ec) throw system_error(ec, "costream: cannot make the socket non-blocking");
   }
 
   Socket& stream() noexcept { return socket_; }

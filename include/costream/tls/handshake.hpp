@@ -29,7 +29,7 @@ namespace costream {
 namespace detail {
 
 [[noreturn]] inline void throw_openssl_error(const char* what) {
-  throw std::system_error(error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()), what);
+  throw system_error(error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()), what);
 }
 
 // ALPN's wire format: each name preceded by its length.
@@ -127,12 +127,12 @@ net::awaitable<void> tls_handshake(net::ssl::stream<Next>& stream, tls_role role
   timer.cancel();
   if (role == tls_role::server) ::SSL_set_ex_data(ssl, alpn_ex_index(), nullptr);
   if (!ec) co_return;
-  if (deadline->expired) throw std::system_error(make_error_code(errc::timed_out), "costream: TLS handshake");
+  if (deadline->expired) throw system_error(make_error_code(errc::timed_out), "costream: TLS handshake");
   if (verifying) {
     const long result = ::SSL_get_verify_result(ssl);
     if (result != X509_V_OK) throw certificate_verify_error(result);
   }
-  throw std::system_error(ec, "costream: TLS handshake");
+  throw system_error(ec, "costream: TLS handshake");
 }
 
 /// Wraps a connected socket in TLS, runs the handshake and returns the

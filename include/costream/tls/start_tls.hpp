@@ -28,9 +28,9 @@ net::awaitable<basic_connection<net::ssl::stream<Socket>>> upgrade_to_tls(basic_
   auto& protocol = writer.protocol();
   if (reader.protocol() != &protocol)
     throw std::invalid_argument("costream: start_tls: the reader and the writer are of different connections");
-  if (protocol.is_closing()) throw std::system_error(make_error_code(errc::writer_closed), "costream: start_tls");
+  if (protocol.is_closing()) throw system_error(make_error_code(errc::writer_closed), "costream: start_tls");
   if (protocol.reader_core()->waiting())
-    throw std::system_error(make_error_code(errc::concurrent_read), "costream: start_tls");
+    throw system_error(make_error_code(errc::concurrent_read), "costream: start_tls");
   // Reading stops first: bytes the peer sends once it has seen the last
   // plain-text reply (its handshake) must reach TLS, not the plain reader.
   co_await protocol_access::stop_reading(reader.protocol()->shared_from_this());
@@ -38,7 +38,7 @@ net::awaitable<basic_connection<net::ssl::stream<Socket>>> upgrade_to_tls(basic_
   protocol.set_write_buffer_limits(0, 0);
   co_await writer.drain();
   if (protocol.reader_core()->waiting())
-    throw std::system_error(make_error_code(errc::concurrent_read), "costream: start_tls");
+    throw system_error(make_error_code(errc::concurrent_read), "costream: start_tls");
 
   std::string buffered(reader.buffered());
   std::string peer_address;

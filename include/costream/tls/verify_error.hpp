@@ -69,20 +69,20 @@ inline std::error_code make_error_code(tls_verify_errc e) noexcept {
 /// SSLCertVerificationError). code() is in tls_verify_category():
 /// e.code() == tls_verify_errc::certificate_has_expired, hostname_mismatch,
 /// unable_to_get_issuer_certificate_locally, ...
-class certificate_verify_error : public std::system_error {
+class certificate_verify_error : public system_error {
  public:
   /// The error for one verification result.
   ///
   /// @param verify_code OpenSSL's verification result (X509_V_ERR_*), as
   /// SSL_get_verify_result gives it.
   explicit certificate_verify_error(long verify_code)
-      : std::system_error(static_cast<int>(verify_code), tls_verify_category(),
-                          "costream: TLS handshake: certificate verify failed") {}
+      : system_error(error_code(std::error_code(static_cast<int>(verify_code), tls_verify_category())),
+                     "costream: TLS handshake: certificate verify failed") {}
 
   /// OpenSSL's verification result (X509_V_ERR_*).
   ///
-  /// @return the result, code().value().
-  long verify_code() const noexcept { return code().value(); }
+  /// @return the result (the value of code() as a std::error_code).
+  long verify_code() const noexcept { return std::error_code(code()).value(); }
   /// OpenSSL's description of it, e.g.\ "certificate has expired".
   ///
   /// @return code().message().
