@@ -83,3 +83,15 @@ finish() {
   fi
   echo "$1: ok"
 }
+
+# ---- certificates (tests of TLS examples) -----------------------------------------------------------
+# ossl ARG...: the openssl tool, bounded in time; a failure shows its stderr and ends the test.
+ossl() {
+  timeout 30 openssl "$@" 2>"$tmp/openssl.err" || { echo "FAIL: openssl $*"; cat "$tmp/openssl.err"; exit 1; }
+}
+# new_ca NAME: a self-signed P-256 CA, $tmp/NAME.pem and $tmp/NAME.key, valid for two days.
+new_ca() {
+  ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=costream test $1" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    -keyout "$tmp/$1.key" -out "$tmp/$1.pem"
+}

@@ -38,15 +38,7 @@ expect "nobody listening: exit 1" 1 "$refused_status"
 check "nobody listening: the message says so" grep -q "^http_headers: .*127\.0\.0\.1:$http_port: Connection refused$" "$tmp/refused.err"
 
 # ---- certificates: two CAs; server certificates signed by the first ---------------------------------
-# ossl ARG...: the openssl tool, bounded in time; a failure shows its stderr and ends the test.
-ossl() {
-  timeout 30 openssl "$@" 2>"$tmp/openssl.err" || { echo "FAIL: openssl $*"; cat "$tmp/openssl.err"; exit 1; }
-}
-new_ca() {  # new_ca NAME: a self-signed P-256 CA, NAME.pem and NAME.key, valid for two days
-  ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=http_headers test $1" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-    -keyout "$tmp/$1.key" -out "$tmp/$1.pem"
-}
+# ossl and new_ca come from lib_server.sh.
 new_server_cert() {  # new_server_cert NAME SAN SERIAL: NAME.pem and NAME.key, signed by ca
   ossl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=${2#*:}" \
     -keyout "$tmp/$1.key" -out "$tmp/$1.csr"

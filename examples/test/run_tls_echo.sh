@@ -11,15 +11,7 @@ source "$(cd "$(dirname "$0")" && pwd)/lib_server.sh"
 command -v openssl >/dev/null || { echo "FAIL: the openssl command-line tool is not installed"; exit 1; }
 
 # ---- certificates: a CA, a server certificate it signs, and an unrelated CA ----------------------
-# ossl ARG...: the openssl tool, bounded in time; a failure shows its stderr and ends the test.
-ossl() {
-  timeout 30 openssl "$@" 2>"$tmp/openssl.err" || { echo "FAIL: openssl $*"; cat "$tmp/openssl.err"; exit 1; }
-}
-new_ca() {  # new_ca NAME: a self-signed P-256 CA, NAME.pem and NAME.key, valid for two days
-  ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=tls_echo test $1" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-    -keyout "$tmp/$1.key" -out "$tmp/$1.pem"
-}
+# ossl and new_ca come from lib_server.sh.
 new_ca ca
 new_ca other_ca
 ossl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \

@@ -4,13 +4,7 @@
 # cmake -DMODE=find_package|fetchcontent -DSOURCE_DIR=... -DBINARY_DIR=... -DWORK_DIR=...
 #       -DCXX=... -DGENERATOR=... -P run_consumer.cmake
 # find_package mode first installs the costream build tree in BINARY_DIR into WORK_DIR/prefix.
-function(run)
-  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0)
-    list(JOIN ARGV " " cmd)
-    message(FATAL_ERROR "failed (${rc}): ${cmd}")
-  endif()
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/run_common.cmake")
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(consumer_args -DCOSTREAM_CONSUMER_MODE=${MODE} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Debug)

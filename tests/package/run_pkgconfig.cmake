@@ -6,13 +6,7 @@
 # Installs the costream build tree in BINARY_DIR into WORK_DIR/prefix, points PKG_CONFIG_PATH at
 # it, then does what a Makefile user does:
 #   $CXX -std=c++20 SOURCE $(pkg-config --cflags --libs MODULE) -o consumer && ./consumer
-function(run)
-  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc)
-  if(NOT rc EQUAL 0)
-    list(JOIN ARGV " " cmd)
-    message(FATAL_ERROR "failed (${rc}): ${cmd}")
-  endif()
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/run_common.cmake")
 
 # pkg_config(<out-var> args...): pkg-config's output, failing the test if pkg-config fails.
 function(pkg_config out)
