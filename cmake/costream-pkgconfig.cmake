@@ -22,9 +22,18 @@ else()
 endif()
 
 # What Asio needs, as asio::asio gives it to CMake users: its definitions (ASIO_STANDALONE, ...)
-# and its include directory, unless the compiler searches that one anyway (Debian's /usr/include).
+# and its include directory, unless the compiler searches that one anyway (Debian's /usr/include);
+# or, on Boost.Asio, what selects Boost.
 set(COSTREAM_PC_ASIO_CFLAGS "")
-if(TARGET asio::asio)
+if(COSTREAM_USE_BOOST_ASIO)
+  # On Boost.Asio: the macro that selects it, and Boost's include directory unless searched anyway.
+  string(APPEND COSTREAM_PC_ASIO_CFLAGS " -DCOSTREAM_USE_BOOST_ASIO")
+  foreach(_dir IN LISTS Boost_INCLUDE_DIRS)
+    if(_dir AND NOT _dir IN_LIST CMAKE_CXX_IMPLICIT_INCLUDE_DIRECTORIES)
+      string(APPEND COSTREAM_PC_ASIO_CFLAGS " -I${_dir}")
+    endif()
+  endforeach()
+elseif(TARGET asio::asio)
   get_target_property(_costream_asio_defs asio::asio INTERFACE_COMPILE_DEFINITIONS)
   get_target_property(_costream_asio_dirs asio::asio INTERFACE_INCLUDE_DIRECTORIES)
   foreach(_dir IN LISTS _costream_asio_dirs)

@@ -22,8 +22,6 @@
 // (flushing), and exit; a member that still does not take its last bytes after 2 s is aborted.
 #include <costream/costream.hpp>  // first: it configures Asio's coroutine support
 
-#include <asio.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +30,8 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+
+namespace net = costream::net;  // standalone Asio, or Boost.Asio (COSTREAM_USE_BOOST_ASIO)
 
 namespace {
 
@@ -59,8 +59,8 @@ void broadcast(const std::string& from, std::string_view message) {
   }
 }
 
-asio::awaitable<void> member(costream::stream_reader reader, costream::stream_writer writer) {
-  std::error_code ec;
+net::awaitable<void> member(costream::stream_reader reader, costream::stream_writer writer) {
+  costream::error_code ec;
   const auto peer = writer.stream().remote_endpoint(ec);
   if (ec) co_return;  // gone already
   std::ostringstream address;
@@ -81,28 +81,28 @@ asio::awaitable<void> member(costream::stream_reader reader, costream::stream_wr
     // whole batch), and a sender that never pauses cannot hold the thread while everyone
     // else's backlog grows into a disconnection.
     if (reader.buffered().find('\n') == std::string_view::npos)
-      co_await asio::post(reader.get_executor(), asio::use_awaitable);
+      co_await net::post(reader.get_executor(), net::use_awaitable);
   }
   const bool too_slow = room.at(name).too_slow;
   room.erase(name);
   broadcast(name, "* " + name + (too_slow ? " left (too slow)\n" : " left\n"));
 }
 
-asio::awaitable<void> serve(std::uint16_t port) {
+net::awaitable<void> serve(std::uint16_t port) {
   costream::server_options options;
   options.strand_per_connection = false;  // one thread: every connection shares its executor
   auto server = co_await costream::start_server(member, "127.0.0.1", port, options);
   std::cout << "listening on " << server.sockets()[0] << std::endl;
 
-  auto executor = co_await asio::this_coro::executor;
-  asio::signal_set signals(executor, SIGINT, SIGTERM);
-  signals.async_wait([&server](std::error_code, int) { server.close(); });
+  auto executor = co_await net::this_coro::executor;
+  net::signal_set signals(executor, SIGINT, SIGTERM);
+  signals.async_wait([&server](costream::error_code, int) { server.close(); });
   co_await server.serve_forever();
 
   broadcast("", "* server shutting down\n");
   server.close_clients();  // graceful: each connection flushes what it has, then closes
-  asio::steady_timer grace(executor, std::chrono::seconds(2));
-  grace.async_wait([&server](std::error_code e) {
+  net::steady_timer grace(executor, std::chrono::seconds(2));
+  grace.async_wait([&server](costream::error_code e) {
     if (!e) server.abort_clients();  // someone did not read its last bytes in time
   });
   co_await server.wait_closed();  // every connection is gone, every member coroutine returned
@@ -114,8 +114,8 @@ asio::awaitable<void> serve(std::uint16_t port) {
 
 int main(int argc, char* argv[]) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::stoul(argv[1]) : 0);
-  asio::io_context io;
-  asio::co_spawn(io, serve(port), [](std::exception_ptr e) {
+  net::io_context io;
+  net::co_spawn(io, serve(port), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
   io.run();

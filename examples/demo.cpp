@@ -11,17 +11,17 @@
 // The program prints the conversation and exits 0 when every reply was right.
 #include <costream/costream.hpp>
 
-#include <asio.hpp>
-
 #include <iostream>
 #include <numeric>
 #include <string>
+
+namespace net = costream::net;  // standalone Asio, or Boost.Asio (COSTREAM_USE_BOOST_ASIO)
 
 namespace {
 
 constexpr std::size_t limit = 1024;  // small on purpose, to show the over-long line error
 
-asio::awaitable<void> serve_client(costream::stream_reader reader, costream::stream_writer writer) {
+net::awaitable<void> serve_client(costream::stream_reader reader, costream::stream_writer writer) {
   try {
     for (;;) {
       std::string line;
@@ -66,7 +66,7 @@ void expect(const std::string& what, const std::string& got, const std::string& 
   }
 }
 
-asio::awaitable<void> client(std::uint16_t port) {
+net::awaitable<void> client(std::uint16_t port) {
   auto [reader, writer] = co_await costream::open_connection("127.0.0.1", port);
 
   writer.write("HELLO costream\n");
@@ -96,7 +96,7 @@ asio::awaitable<void> client(std::uint16_t port) {
   co_await writer.wait_closed();
 }
 
-asio::awaitable<void> demo() {
+net::awaitable<void> demo() {
   costream::server_options options;
   options.limit = limit;
   auto server = co_await costream::start_server(serve_client, "127.0.0.1", 0, options);
@@ -110,8 +110,8 @@ asio::awaitable<void> demo() {
 }  // namespace
 
 int main() {
-  asio::io_context io;
-  asio::co_spawn(io, demo(), [](std::exception_ptr e) {
+  net::io_context io;
+  net::co_spawn(io, demo(), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
   io.run();

@@ -4,14 +4,14 @@
 //   echo_client <port> word...    exits 0 when every echo matched, 1 otherwise
 #include <costream/costream.hpp>
 
-#include <asio.hpp>
-
 #include <cstdint>
 #include <iostream>
 #include <string>
 #include <vector>
 
-asio::awaitable<int> talk(std::uint16_t port, std::vector<std::string> words) {
+namespace net = costream::net;  // standalone Asio, or Boost.Asio (COSTREAM_USE_BOOST_ASIO)
+
+net::awaitable<int> talk(std::uint16_t port, std::vector<std::string> words) {
   auto [reader, writer] = co_await costream::open_connection("127.0.0.1", port);
 
   // Pipelining: write every line first (write() only buffers), then read the replies.
@@ -45,9 +45,9 @@ int main(int argc, char* argv[]) {
   const auto port = static_cast<std::uint16_t>(std::stoul(argv[1]));
   std::vector<std::string> words(argv + 2, argv + argc);
 
-  asio::io_context io;
+  net::io_context io;
   int status = 1;
-  asio::co_spawn(io, talk(port, std::move(words)), [&](std::exception_ptr e, int result) {
+  net::co_spawn(io, talk(port, std::move(words)), [&](std::exception_ptr e, int result) {
     if (e) {
       try {
         std::rethrow_exception(e);

@@ -13,8 +13,6 @@
 // Not shown: timeouts. A real server races each read against a timer (reads are cancel-safe).
 #include <costream/costream.hpp>  // first: it configures Asio's coroutine support
 
-#include <asio.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -26,6 +24,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+namespace net = costream::net;  // standalone Asio, or Boost.Asio (COSTREAM_USE_BOOST_ASIO)
 
 namespace {
 
@@ -60,14 +60,14 @@ std::size_t parse_size(std::string_view digits, int base) {
 }
 
 // A line without its "\r\n"; limit_overrun_error past header_limit.
-asio::awaitable<std::string> read_line(costream::stream_reader& reader) {
+net::awaitable<std::string> read_line(costream::stream_reader& reader) {
   std::string line = co_await reader.readuntil("\r\n");
   line.resize(line.size() - 2);
   co_return line;
 }
 
 // Reads one request; nullopt when the client closed the connection between requests.
-asio::awaitable<std::optional<request>> read_request(costream::stream_reader& reader, costream::stream_writer& writer) {
+net::awaitable<std::optional<request>> read_request(costream::stream_reader& reader, costream::stream_writer& writer) {
   request req;
   std::string line;
   try {
@@ -127,7 +127,7 @@ std::string respond(const request& req, bool keep_alive) {
   return response(404, "Not Found", "not found\n", keep_alive);
 }
 
-asio::awaitable<void> serve_client(costream::stream_reader reader, costream::stream_writer writer) {
+net::awaitable<void> serve_client(costream::stream_reader reader, costream::stream_writer writer) {
   int error_status = 0;
   try {
     while (auto req = co_await read_request(reader, writer)) {
@@ -142,7 +142,7 @@ asio::awaitable<void> serve_client(costream::stream_reader reader, costream::str
     error_status = e.status;
   } catch (const costream::limit_overrun_error&) {
     error_status = 413;  // a line longer than header_limit
-  } catch (const std::system_error&) {
+  } catch (const costream::system_error&) {
     // The client left in the middle of a request (incomplete_read_error) or reset the connection.
   }
   if (error_status) {
@@ -151,23 +151,23 @@ asio::awaitable<void> serve_client(costream::stream_reader reader, costream::str
     // the answer before the client reads it. So: half-close (the client reads the answer,
     // then end of stream), read what the client still sends until it closes, then close.
     writer.write_eof();
-    std::error_code ec;
+    costream::error_code ec;
     for (std::size_t n = 0, dropped = 0; dropped < body_limit; dropped += n)
       if ((n = (co_await reader.read(65536, ec)).size()) == 0) break;  // end of stream or error
   }
   writer.close();
-  std::error_code ignored;
+  costream::error_code ignored;
   co_await writer.wait_closed(ignored);
 }
 
-asio::awaitable<void> serve(std::uint16_t port) {
+net::awaitable<void> serve(std::uint16_t port) {
   costream::server_options options;
   options.limit = header_limit;
   auto server = co_await costream::start_server(serve_client, "127.0.0.1", port, options);
   std::cout << "listening on " << server.sockets()[0] << std::endl;
 
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
-  signals.async_wait([&server](std::error_code, int) { server.close(); });
+  net::signal_set signals(co_await net::this_coro::executor, SIGINT, SIGTERM);
+  signals.async_wait([&server](costream::error_code, int) { server.close(); });
   co_await server.serve_forever();
   server.close_clients();  // idle keep-alive connections see end of stream and end
   co_await server.wait_closed();
@@ -178,8 +178,8 @@ asio::awaitable<void> serve(std::uint16_t port) {
 
 int main(int argc, char* argv[]) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::stoul(argv[1]) : 0);
-  asio::io_context io;
-  asio::co_spawn(io, serve(port), [](std::exception_ptr e) {
+  net::io_context io;
+  net::co_spawn(io, serve(port), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
   io.run();

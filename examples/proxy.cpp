@@ -15,23 +15,22 @@
 //     whole answer. The connections close when both directions have ended.
 #include <costream/costream.hpp>  // first: it configures Asio's coroutine support
 
-#include <asio.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-
 #include <cstdint>
 #include <iostream>
 #include <string>
 #include <system_error>
 
+namespace net = costream::net;  // standalone Asio, or Boost.Asio (COSTREAM_USE_BOOST_ASIO)
+
 namespace {
 
-using namespace asio::experimental::awaitable_operators;  // a && b: run both, wait for both
+using namespace net::experimental::awaitable_operators;  // a && b: run both, wait for both
 
 // Copies `from` to `to` until end of stream, then passes the end of stream on. The no-throw
 // forms report a failure in `ec`: a reset on either connection aborts both, so a reset
 // travels through as well.
-asio::awaitable<void> pump(costream::stream_reader from, costream::stream_writer to) {
-  std::error_code ec;
+net::awaitable<void> pump(costream::stream_reader from, costream::stream_writer to) {
+  costream::error_code ec;
   for (std::string data; !ec && !(data = co_await from.read(65536, ec)).empty();) {
     to.write(data, ec);
     if (!ec) co_await to.drain(ec);  // waits while `to` has more than the high-water mark
@@ -44,27 +43,27 @@ asio::awaitable<void> pump(costream::stream_reader from, costream::stream_writer
   }
 }
 
-asio::awaitable<void> forward(costream::stream_reader client_reader, costream::stream_writer client_writer,
+net::awaitable<void> forward(costream::stream_reader client_reader, costream::stream_writer client_writer,
                               std::string host, std::uint16_t port) {
   try {
     // open_connection runs the new connection on this coroutine's executor (the client's
     // strand), so both pumps and both connections share one strand: no locks needed.
     auto [target_reader, target_writer] = co_await costream::open_connection(host, port);
     co_await (pump(client_reader, target_writer) && pump(target_reader, client_writer));
-  } catch (const std::system_error& e) {
+  } catch (const costream::system_error& e) {
     std::cerr << "proxy: " << e.what() << std::endl;  // e.g. the target refused the connection
     client_writer.protocol().abort();                 // the client sees a reset, not an end
   }
   // Returning drops the last reader and writer handles: each connection closes gracefully.
 }
 
-asio::awaitable<void> serve(std::uint16_t listen_port, std::string host, std::uint16_t target_port) {
+net::awaitable<void> serve(std::uint16_t listen_port, std::string host, std::uint16_t target_port) {
   auto client = [&](costream::stream_reader r, costream::stream_writer w) { return forward(r, w, host, target_port); };
   auto server = co_await costream::start_server(client, "127.0.0.1", listen_port);
   std::cout << "listening on " << server.sockets()[0] << std::endl;
 
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
-  signals.async_wait([&server](std::error_code, int) { server.close(); });
+  net::signal_set signals(co_await net::this_coro::executor, SIGINT, SIGTERM);
+  signals.async_wait([&server](costream::error_code, int) { server.close(); });
   co_await server.serve_forever();
   server.close_clients();
   co_await server.wait_closed();  // `host` outlives every client coroutine
@@ -80,8 +79,8 @@ int main(int argc, char* argv[]) {
   }
   const auto listen_port = static_cast<std::uint16_t>(std::stoul(argv[1]));
   const auto target_port = static_cast<std::uint16_t>(std::stoul(argv[2]));
-  asio::io_context io;
-  asio::co_spawn(io, serve(listen_port, argc > 3 ? argv[3] : "127.0.0.1", target_port), [](std::exception_ptr e) {
+  net::io_context io;
+  net::co_spawn(io, serve(listen_port, argc > 3 ? argv[3] : "127.0.0.1", target_port), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
   io.run();

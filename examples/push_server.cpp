@@ -21,8 +21,6 @@
 // does not take its last bytes within 2 s is aborted), print "published <n> messages", "closed".
 #include <costream/costream.hpp>  // first: it configures Asio's coroutine support
 
-#include <asio/signal_set.hpp>  // the one Asio header costream.hpp does not bring
-
 #include <chrono>
 #include <cstdint>
 #include <deque>

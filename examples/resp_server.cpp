@@ -14,8 +14,6 @@
 //     one packet, with no batching code here.
 #include <costream/costream.hpp>  // first: it configures Asio's coroutine support
 
-#include <asio.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -29,6 +27,8 @@
 #include <system_error>
 #include <unordered_map>
 #include <vector>
+
+namespace net = costream::net;  // standalone Asio, or Boost.Asio (COSTREAM_USE_BOOST_ASIO)
 
 namespace {
 
@@ -49,7 +49,7 @@ long long header_number(const std::string& line, long long max) {
 }
 
 // Reads one command as its list of arguments (possibly none); nullopt at a clean end of stream.
-asio::awaitable<std::optional<std::vector<std::string>>> read_command(costream::stream_reader& reader) {
+net::awaitable<std::optional<std::vector<std::string>>> read_command(costream::stream_reader& reader) {
   std::string line;
   try {
     line = co_await reader.readuntil("\r\n");
@@ -119,7 +119,7 @@ std::string execute(database& db, std::vector<std::string>& args) {
   return "-ERR unknown command '" + args[0] + "'\r\n";
 }
 
-asio::awaitable<void> serve_client(database& db, costream::stream_reader reader, costream::stream_writer writer) {
+net::awaitable<void> serve_client(database& db, costream::stream_reader reader, costream::stream_writer writer) {
   try {
     for (;;) {
       auto args = co_await read_command(reader);
@@ -134,16 +134,16 @@ asio::awaitable<void> serve_client(database& db, costream::stream_reader reader,
   } catch (const costream::limit_overrun_error&) {
     // A header line longer than the reader's limit (64 KiB): nothing sane can follow.
     writer.write("-ERR Protocol error: too big header line\r\n");
-  } catch (const std::system_error&) {
+  } catch (const costream::system_error&) {
     // The client went away in the middle of a command (incomplete_read_error) or reset the
     // connection: nobody to answer.
   }
   writer.close();
-  std::error_code ignored;  // a reset is no news here
+  costream::error_code ignored;  // a reset is no news here
   co_await writer.wait_closed(ignored);
 }
 
-asio::awaitable<void> serve(std::uint16_t port) {
+net::awaitable<void> serve(std::uint16_t port) {
   database db;
   // Every client runs on this one thread, so they share `db` without a lock; with no
   // threads to keep apart, the per-connection strands would be pure overhead.
@@ -153,8 +153,8 @@ asio::awaitable<void> serve(std::uint16_t port) {
   auto server = co_await costream::start_server(client, "127.0.0.1", port, options);
   std::cout << "listening on " << server.sockets()[0] << std::endl;
 
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
-  signals.async_wait([&server](std::error_code, int) { server.close(); });
+  net::signal_set signals(co_await net::this_coro::executor, SIGINT, SIGTERM);
+  signals.async_wait([&server](costream::error_code, int) { server.close(); });
   co_await server.serve_forever();
   server.close_clients();
   co_await server.wait_closed();  // `db` outlives every client coroutine
@@ -165,8 +165,8 @@ asio::awaitable<void> serve(std::uint16_t port) {
 
 int main(int argc, char* argv[]) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::stoul(argv[1]) : 0);
-  asio::io_context io;  // run by this one thread only
-  asio::co_spawn(io, serve(port), [](std::exception_ptr e) {
+  net::io_context io;  // run by this one thread only
+  net::co_spawn(io, serve(port), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
   io.run();

@@ -13,8 +13,6 @@
 #include <costream/costream.hpp>  // first: it configures Asio's coroutine support
 
 // Two Asio headers costream.hpp does not bring (the names are reached through costream::net).
-#include <asio/local/connect_pair.hpp>
-#include <asio/read.hpp>
 
 #include <array>
 #include <chrono>

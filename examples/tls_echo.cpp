@@ -12,19 +12,18 @@
 #include <costream/costream.hpp>  // first: it configures Asio's coroutine support
 #include <costream/tls.hpp>       // not in costream.hpp: link costream::tls (OpenSSL)
 
-#include <asio.hpp>
-#include <asio/ssl.hpp>
-
 #include <cstdint>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
 
+namespace net = costream::net;  // standalone Asio, or Boost.Asio (COSTREAM_USE_BOOST_ASIO)
+
 // The same coroutine as echo_server's, with the TLS reader and writer types. By the
 // time it runs, the handshake is done: the bytes it reads and writes are plain text.
 // readline() returns "" when the client sent close_notify (TLS's end of stream).
-asio::awaitable<void> echo(costream::tls_stream_reader reader, costream::tls_stream_writer writer) {
+net::awaitable<void> echo(costream::tls_stream_reader reader, costream::tls_stream_writer writer) {
   for (std::string line; !(line = co_await reader.readline()).empty();) {
     writer.write(line);
     co_await writer.drain();
@@ -33,12 +32,12 @@ asio::awaitable<void> echo(costream::tls_stream_reader reader, costream::tls_str
   co_await writer.wait_closed();  // the client's close_notify (at most shutdown_timeout)
 }
 
-asio::awaitable<void> serve(std::string cert_file, std::string key_file, std::uint16_t port) {
+net::awaitable<void> serve(std::string cert_file, std::string key_file, std::uint16_t port) {
   // A server context holds the certificate chain (the server's own first, then any
   // intermediates) and its private key. It must outlive the server.
-  asio::ssl::context ctx(asio::ssl::context::tls_server);
+  net::ssl::context ctx(net::ssl::context::tls_server);
   ctx.use_certificate_chain_file(cert_file);
-  ctx.use_private_key_file(key_file, asio::ssl::context::pem);
+  ctx.use_private_key_file(key_file, net::ssl::context::pem);
 
   // Named before co_await, not built inside it (a g++ 12 bug, see README: Compilers).
   costream::server_options options;
@@ -59,8 +58,8 @@ asio::awaitable<void> serve(std::string cert_file, std::string key_file, std::ui
     }
   });
 
-  asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
-  signals.async_wait([&server](std::error_code, int) { server.close(); });
+  net::signal_set signals(co_await net::this_coro::executor, SIGINT, SIGTERM);
+  signals.async_wait([&server](costream::error_code, int) { server.close(); });
 
   co_await server.serve_forever();  // starts accepting; returns after server.close()
   server.close_clients();
@@ -68,10 +67,10 @@ asio::awaitable<void> serve(std::string cert_file, std::string key_file, std::ui
   std::cout << "closed" << std::endl;
 }
 
-asio::awaitable<int> talk(std::string ca_file, std::string host, std::uint16_t port, std::vector<std::string> words) {
+net::awaitable<int> talk(std::string ca_file, std::string host, std::uint16_t port, std::vector<std::string> words) {
   // A client context says whom to trust: here one CA, nothing else (for the system's
   // CAs instead: ctx.set_default_verify_paths()).
-  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  net::ssl::context ctx(net::ssl::context::tls_client);
   ctx.load_verify_file(ca_file);
 
   // tls_options: verify_peer is on by default, and the name checked against the
@@ -111,7 +110,7 @@ int usage() {
 
 int main(int argc, char* argv[]) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  asio::io_context io;
+  net::io_context io;
   int status = 1;
   // The coroutine's exceptions come out here, when io.run() gets to its end.
   auto report = [&status](std::exception_ptr e, int result = 0) {
@@ -132,11 +131,11 @@ int main(int argc, char* argv[]) {
 
   if (args.size() >= 3 && args.size() <= 4 && args[0] == "server") {
     const auto port = static_cast<std::uint16_t>(args.size() == 4 ? std::stoul(args[3]) : 0);
-    asio::co_spawn(io, serve(args[1], args[2], port), [&report](std::exception_ptr e) { report(e); });
+    net::co_spawn(io, serve(args[1], args[2], port), [&report](std::exception_ptr e) { report(e); });
   } else if (args.size() >= 5 && args[0] == "client") {
     const auto port = static_cast<std::uint16_t>(std::stoul(args[3]));
     std::vector<std::string> words(args.begin() + 4, args.end());
-    asio::co_spawn(io, talk(args[1], args[2], port, std::move(words)), report);
+    net::co_spawn(io, talk(args[1], args[2], port, std::move(words)), report);
   } else {
     return usage();
   }

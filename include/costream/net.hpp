@@ -4,7 +4,11 @@
 //
 // Every costream header reaches Asio through this one. Code that uses
 // costream can do the same: write net::ip::tcp::socket and
-// costream::error_code instead of naming Asio's namespace.
+// costream::error_code instead of naming Asio's namespace. Beside what
+// costream itself uses it includes what a program around it usually needs
+// (io_context, signal_set, read, posix::stream_descriptor, connect_pair, the
+// experimental awaitable operators), so costream.hpp is the only include a
+// program needs for either Asio.
 //
 // Standalone Asio by default; Boost.Asio when COSTREAM_USE_BOOST_ASIO is
 // defined before costream is included (CMake: -DCOSTREAM_USE_BOOST_ASIO=ON
@@ -38,13 +42,18 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/recycling_allocator.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -106,13 +115,18 @@ using system_error = ::boost::system::system_error;
 #include <asio/dispatch.hpp>
 #include <asio/error.hpp>
 #include <asio/executor_work_guard.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/v6_only.hpp>
+#include <asio/local/connect_pair.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>
+#include <asio/read.hpp>
 #include <asio/recycling_allocator.hpp>
+#include <asio/signal_set.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>

@@ -40,6 +40,12 @@ message(STATUS "${MODULE} ${version}")
 
 pkg_config(flags --cflags --libs ${MODULE})
 message(STATUS "pkg-config --cflags --libs ${MODULE}: ${flags}")
+# The flags select the Asio costream was installed for.
+if(USE_BOOST_ASIO AND NOT flags MATCHES "-DCOSTREAM_USE_BOOST_ASIO")
+  message(FATAL_ERROR "costream is on Boost.Asio, but ${MODULE}.pc does not say so: ${flags}")
+elseif(NOT USE_BOOST_ASIO AND flags MATCHES "-DCOSTREAM_USE_BOOST_ASIO")
+  message(FATAL_ERROR "costream is on standalone Asio, but ${MODULE}.pc selects Boost: ${flags}")
+endif()
 separate_arguments(flags UNIX_COMMAND "${flags}")
 run("${CXX}" -std=c++20 "${SOURCE}" ${flags} -o "${WORK_DIR}/consumer")
 run("${WORK_DIR}/consumer")
