@@ -14,7 +14,7 @@
 namespace costream {
 
 /// Error codes of costream's own category. Every costream exception is a
-/// std::system_error carrying one of these, so the no-throw forms (a
+/// costream::system_error carrying one of these, so the no-throw forms (a
 /// trailing error_code&) report exactly what the throwing forms throw.
 enum class errc {
   /// End of stream came before a read could complete (asyncio's IncompleteReadError).
@@ -38,7 +38,7 @@ enum class errc {
   connection_lost,
   /// feed_data() after feed_eof().
   feed_after_eof,
-  /// The reader holds an exception (set_exception) that is not a std::system_error.
+  /// The reader holds an exception (set_exception) that is not a costream::system_error.
   stored_exception,
   /// A deadline passed before the operation completed.
   timed_out,
@@ -191,7 +191,7 @@ inline int system_errno(const error_code& ec) noexcept {
 namespace detail {
 
 /// Inside a catch block: the code of the exception in flight if it is a
-/// std::system_error (what costream throws) or, under Boost.Asio, Boost's
+/// costream::system_error (what costream throws) or, under Boost.Asio, Boost's
 /// system_error (what Asio's own operations throw); empty otherwise.
 inline std::optional<error_code> current_system_error() noexcept {
   try {

@@ -130,11 +130,11 @@ inline net::awaitable<connection> open_endpoints(std::vector<net::ip::tcp::endpo
 /// @param options the reader's limit, local address, address family, socket
 /// options, Happy Eyeballs, connect timeout.
 /// @return an awaitable of the connection's reader and writer.
-/// @throws connect_error (a std::system_error) when every address failed: it
+/// @throws connect_error (a costream::system_error) when every address failed: it
 /// lists each attempt (endpoint and error, in the order tried) and its code()
 /// is the first attempt's error, which is the error of them all when they all
 /// failed alike (e.g. connection_refused).
-/// @throws std::system_error with the
+/// @throws costream::system_error with the
 /// resolver's error when the host does not resolve; errc::timed_out when
 /// connect_timeout passes; operation_aborted when cancelled. Through
 /// with_error_code, `ec` is that same code.
@@ -149,7 +149,7 @@ inline net::awaitable<connection> open_endpoints(std::vector<net::ip::tcp::endpo
 /// @param endpoint the address and port to connect to.
 /// @param options as for open_connection(host, port, options).
 /// @return an awaitable of the connection's reader and writer.
-/// @throws connect_error when the attempt fails; std::system_error
+/// @throws connect_error when the attempt fails; costream::system_error
 /// errc::timed_out when connect_timeout passes, operation_aborted when
 /// cancelled.
 // Not a coroutine itself: g++ 12 cannot copy an endpoint into a coroutine
@@ -166,7 +166,7 @@ inline net::awaitable<connection> open_endpoints(std::vector<net::ip::tcp::endpo
 /// happy_eyeballs_delay).
 /// @param options as for open_connection(host, port, options).
 /// @return an awaitable of the connection's reader and writer.
-/// @throws connect_error when every attempt failed; std::system_error
+/// @throws connect_error when every attempt failed; costream::system_error
 /// host_not_found when no endpoint is of options.family, errc::timed_out
 /// when connect_timeout passes, operation_aborted when cancelled.
 [[nodiscard]] inline net::awaitable<connection> open_connection(std::vector<net::ip::tcp::endpoint> endpoints,

@@ -119,7 +119,7 @@ class basic_server {
   ///
   /// @return an awaitable that completes once the server and its
   /// connections are gone.
-  /// @throws std::system_error operation_aborted when cancelled.
+  /// @throws costream::system_error operation_aborted when cancelled.
   ///
   /// @par Cancellation
   /// Nothing changes: the server and its connections go on.
@@ -141,7 +141,7 @@ class basic_server {
   /// waiting for the connections). Starts serving if it was not.
   ///
   /// @return an awaitable that completes once the server is closed.
-  /// @throws std::system_error operation_aborted when cancelled.
+  /// @throws costream::system_error operation_aborted when cancelled.
   ///
   /// @par Cancellation
   /// As asyncio 3.13's: the server is closed, then serve_forever waits as

@@ -75,7 +75,7 @@ struct unix_server_options {
 /// It only names the descriptor. The server that starts on it owns it from
 /// then on and closes it when it closes; if starting fails (the descriptor
 /// is not a stream socket of the server's kind: std::invalid_argument; a
-/// descriptor that is not open: std::system_error), it stays open and the
+/// descriptor that is not open: costream::system_error), it stays open and the
 /// caller's. A socket that is bound but not listening is made to listen
 /// with the options' backlog; one that listens already keeps its backlog
 /// (asyncio calls listen() again with its own). The options that configure

@@ -141,7 +141,7 @@ struct listen_adopted {
 /// strand per connection, whether to start serving at once.
 /// @return an awaitable of the server, listening (and serving, unless
 /// options.start_serving is false).
-/// @throws std::system_error when resolving or binding fails (e.g.
+/// @throws costream::system_error when resolving or binding fails (e.g.
 /// address_in_use).
 template <class Callback>
 [[nodiscard]] net::awaitable<server> start_server(Callback callback, std::string host, std::uint16_t port,
@@ -160,7 +160,7 @@ template <class Callback>
 /// @param port the port of every address; 0 picks a free one.
 /// @param options as above.
 /// @return an awaitable of the server, listening on every address.
-/// @throws std::system_error when resolving or binding any of them fails.
+/// @throws costream::system_error when resolving or binding any of them fails.
 template <class Callback>
 [[nodiscard]] net::awaitable<server> start_server(Callback callback, std::vector<std::string> hosts,
                                                    std::uint16_t port, server_options options = {}) {
@@ -187,7 +187,7 @@ template <class Callback>
 /// @return an awaitable of the server, listening on the socket.
 /// @throws std::invalid_argument when the descriptor is not a TCP stream
 /// socket.
-/// @throws std::system_error when Asio cannot use it (bad_descriptor) or it
+/// @throws costream::system_error when Asio cannot use it (bad_descriptor) or it
 /// cannot listen; the descriptor then stays open.
 template <class Callback>
 [[nodiscard]] net::awaitable<server> start_server(Callback callback, listening_socket socket,

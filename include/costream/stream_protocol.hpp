@@ -193,7 +193,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// the peer sees end of stream and can still send. No-op after close() or
   /// a previous write_eof().
   ///
-  /// @throws std::system_error operation_not_supported where the transport
+  /// @throws costream::system_error operation_not_supported where the transport
   /// cannot half-close (can_write_eof() is false).
   void write_eof() {
     if (closing_ || eof_requested_) return;

@@ -116,7 +116,7 @@ class basic_stream_reader {
   /// @param n the most bytes to return; read_to_end for read().
   /// @return the bytes read: at least one, at most n; empty at end of stream
   /// or for n == 0.
-  /// @throws std::system_error the connection's error (Asio's code,
+  /// @throws costream::system_error the connection's error (Asio's code,
   /// e.g. connection_reset) when nothing is buffered; operation_aborted
   /// when cancelled; errc::concurrent_read when another read is waiting.
   ///
@@ -144,7 +144,7 @@ class basic_stream_reader {
   /// What it completes.
   ///
   /// @return every byte up to end of stream (empty if there were none).
-  /// @throws std::system_error the connection's error; the bytes read so
+  /// @throws costream::system_error the connection's error; the bytes read so
   /// far stay buffered. Also operation_aborted, errc::concurrent_read.
   ///
   /// @par Cancellation
@@ -172,7 +172,7 @@ class basic_stream_reader {
   /// memory; consumed() is its length. (asyncio drops only the part that was
   /// buffered when the limit was hit, so the rest of the line would come
   /// back as the next line, depending on how the bytes were chunked.)
-  /// @throws std::system_error the connection's error, operation_aborted,
+  /// @throws costream::system_error the connection's error, operation_aborted,
   /// errc::concurrent_read.
   ///
   /// @par Cancellation
@@ -205,7 +205,7 @@ class basic_stream_reader {
   /// not start within limit() bytes; the data stays buffered, and consumed()
   /// says how many bytes to consume to get past it (the separator's index,
   /// or the bytes scanned without finding it).
-  /// @throws std::system_error errc::empty_separator for an
+  /// @throws costream::system_error errc::empty_separator for an
   /// empty separator. Also the connection's error, operation_aborted,
   /// errc::concurrent_read.
   ///
@@ -248,7 +248,7 @@ class basic_stream_reader {
   /// @return the bytes up to and including the separator found.
   /// @throws incomplete_read_error as readuntil(separator).
   /// @throws limit_overrun_error as readuntil(separator).
-  /// @throws std::system_error as readuntil(separator).
+  /// @throws costream::system_error as readuntil(separator).
   ///
   /// @par Cancellation
   /// Nothing is consumed.
@@ -262,7 +262,7 @@ class basic_stream_reader {
   /// @return the bytes up to and including the separator found.
   /// @throws incomplete_read_error as readuntil(separator).
   /// @throws limit_overrun_error as readuntil(separator).
-  /// @throws std::system_error as readuntil(separator).
+  /// @throws costream::system_error as readuntil(separator).
   ///
   /// @par Cancellation
   /// Nothing is consumed.
@@ -303,7 +303,7 @@ class basic_stream_reader {
   /// @return exactly n bytes.
   /// @throws incomplete_read_error at end of stream before n bytes (see End
   /// of stream).
-  /// @throws std::system_error the connection's error (the bytes stay buffered),
+  /// @throws costream::system_error the connection's error (the bytes stay buffered),
   /// operation_aborted, errc::concurrent_read.
   ///
   /// @par Cancellation
@@ -403,7 +403,7 @@ class basic_stream_reader {
   /// connected reader the protocol feeds; call it only while no read waits.
   ///
   /// @param bytes the bytes to append (copied).
-  /// @throws std::system_error errc::feed_after_eof after feed_eof();
+  /// @throws costream::system_error errc::feed_after_eof after feed_eof();
   /// errc::concurrent_read on a connected reader whose transport is reading
   /// into the buffer at that moment.
   void feed_data(std::string_view bytes) { core_->feed_data(bytes); }

@@ -68,7 +68,7 @@ class basic_stream_writer {
   ///
   /// @param bytes the bytes to send (copied, unless a large write goes to
   /// the socket at once: see basic_stream_protocol).
-  /// @throws std::system_error with errc::writer_closed after close(),
+  /// @throws costream::system_error with errc::writer_closed after close(),
   /// errc::write_after_eof after write_eof().
   void write(std::string_view bytes) {
     error_code ec;
@@ -86,7 +86,7 @@ class basic_stream_writer {
   ///
   /// @tparam Range a range whose elements convert to std::string_view.
   /// @param lines the byte strings to write, as write() each.
-  /// @throws std::system_error as write(); the elements before the one
+  /// @throws costream::system_error as write(); the elements before the one
   /// that failed are buffered.
   template <class Range>
   void writelines(const Range& lines) {
@@ -111,7 +111,7 @@ class basic_stream_writer {
   /// mark. Several coroutines may wait at once.
   ///
   /// @return an awaitable that completes once writing may go on.
-  /// @throws std::system_error the reader's stored exception (the
+  /// @throws costream::system_error the reader's stored exception (the
   /// connection's error) if any, rethrown as it was stored; once the
   /// connection is lost, its error, or errc::connection_lost after a close
   /// (asyncio's ConnectionResetError("Connection lost")); operation_aborted
@@ -149,7 +149,7 @@ class basic_stream_writer {
   /// and may go on sending; this side may go on reading. Later writes are
   /// errc::write_after_eof. No-op after close() or a previous write_eof().
   ///
-  /// @throws std::system_error operation_not_supported where
+  /// @throws costream::system_error operation_not_supported where
   /// can_write_eof() is false.
   void write_eof() { protocol_->write_eof(); }
   /// write_eof() reporting operation_not_supported in `ec` instead.
@@ -182,7 +182,7 @@ class basic_stream_writer {
   /// Waits until the connection is closed.
   ///
   /// @return an awaitable that completes once the connection is closed.
-  /// @throws std::system_error the error the connection
+  /// @throws costream::system_error the error the connection
   /// was lost with, if any (e.g. connection_reset); operation_aborted when
   /// cancelled.
   [[nodiscard]] net::awaitable<void> wait_closed() {
@@ -246,13 +246,13 @@ class basic_stream_writer {
   /// The peer's address (asyncio's get_extra_info("peername")).
   ///
   /// @return the remote endpoint of the socket at the bottom of the stream.
-  /// @throws std::system_error as Asio's remote_endpoint(), e.g. once the
+  /// @throws costream::system_error as Asio's remote_endpoint(), e.g. once the
   /// socket is closed.
   auto remote_endpoint() const { return detail::lowest_layer(protocol_->stream()).remote_endpoint(); }
   /// This side's address (get_extra_info("sockname")).
   ///
   /// @return the local endpoint of the socket at the bottom of the stream.
-  /// @throws std::system_error as Asio's local_endpoint(), e.g. once the
+  /// @throws costream::system_error as Asio's local_endpoint(), e.g. once the
   /// socket is closed.
   auto local_endpoint() const { return detail::lowest_layer(protocol_->stream()).local_endpoint(); }
 

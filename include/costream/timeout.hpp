@@ -56,7 +56,7 @@ inline bool aborted(const std::exception_ptr& e) {
 /// Returns what `op` returns and rethrows what it throws, as soon as it
 /// completes: an operation that fails before the deadline reports its own
 /// error, not a timeout. If the deadline passes first, `op` is cancelled and
-/// with_timeout throws std::system_error with code errc::timed_out.
+/// with_timeout throws costream::system_error with code errc::timed_out.
 ///
 /// Every costream read is cancel-safe, so a timed-out read has consumed
 /// nothing: the bytes received so far stay buffered and the next read sees
@@ -73,7 +73,7 @@ inline bool aborted(const std::exception_ptr& e) {
 /// @param op the operation, an awaitable not yet awaited.
 /// @param timeout how long `op` may take.
 /// @return an awaitable of what `op` returns.
-/// @throws std::system_error errc::timed_out when the deadline passes
+/// @throws costream::system_error errc::timed_out when the deadline passes
 /// first.
 /// @throws std::exception what `op` throws, as soon as it does.
 ///

@@ -78,7 +78,7 @@ struct listen_unix_path {
 /// @param options the reader's limit.
 /// @return an awaitable of the connection, on the awaiting coroutine's
 /// executor.
-/// @throws std::system_error (e.g. no_such_file_or_directory,
+/// @throws costream::system_error (e.g. no_such_file_or_directory,
 /// connection_refused); operation_aborted when cancelled.
 [[nodiscard]] inline net::awaitable<unix_connection> open_unix_connection(std::string path,
                                                                            unix_connection_options options = {}) {
@@ -104,7 +104,7 @@ struct listen_unix_path {
 /// connection, whether to start serving at once, cleanup_socket.
 /// @return an awaitable of the server, listening (and serving, unless
 /// options.start_serving is false).
-/// @throws std::system_error when binding fails.
+/// @throws costream::system_error when binding fails.
 template <class Callback>
 [[nodiscard]] net::awaitable<unix_server> start_unix_server(Callback callback, std::string path,
                                                              unix_server_options options = {}) {
@@ -127,7 +127,7 @@ template <class Callback>
 /// @return an awaitable of the server, listening on the socket.
 /// @throws std::invalid_argument when the descriptor is not a Unix stream
 /// socket.
-/// @throws std::system_error when Asio cannot use it or it cannot listen;
+/// @throws costream::system_error when Asio cannot use it or it cannot listen;
 /// the descriptor then stays open.
 template <class Callback>
 [[nodiscard]] net::awaitable<unix_server> start_unix_server(Callback callback, listening_socket socket,

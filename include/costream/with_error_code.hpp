@@ -14,7 +14,7 @@
 
 namespace costream {
 
-/// Awaits `op` and turns a std::system_error it throws into `ec`: the no-throw
+/// Awaits `op` and turns a costream::system_error it throws into `ec`: the no-throw
 /// form of every operation that has none of its own (open_connection,
 /// start_server, open_unix_connection, start_tls, serve_forever, ...).
 ///

@@ -59,7 +59,7 @@ struct connect_race {
 ///
 /// Throws connect_error with every attempt when all of them failed (a
 /// failed `prepare` counts as an attempt, as asyncio counts a failed bind);
-/// std::system_error host_not_found when there was no endpoint to try;
+/// costream::system_error host_not_found when there was no endpoint to try;
 /// operation_aborted when cancelled (with_timeout turns that into timed_out).
 template <class Prepare>
 net::awaitable<net::ip::tcp::socket> connect_staggered(std::vector<net::ip::tcp::endpoint> endpoints,

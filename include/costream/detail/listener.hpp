@@ -13,7 +13,7 @@
 namespace costream::detail {
 
 /// Opens an acceptor on `executor`, sets the options' socket options, binds
-/// it to `endpoint` and listens. Throws std::system_error (e.g.
+/// it to `endpoint` and listens. Throws costream::system_error (e.g.
 /// address_in_use).
 template <class Acceptor, class Options>
 Acceptor open_listener(const net::any_io_executor& executor, const typename Acceptor::endpoint_type& endpoint,

@@ -62,7 +62,7 @@ inline net::awaitable<tls_connection> open_tls_host(std::string host, std::uint1
 /// @throws certificate_verify_error (code
 /// in tls_verify_category(), e.g. tls_verify_errc::hostname_mismatch) when
 /// the server's certificate is refused.
-/// @throws std::system_error what the plain open_connection throws besides
+/// @throws costream::system_error what the plain open_connection throws besides
 /// (resolving, connect_timeout, operation_aborted); errc::timed_out
 /// when the handshake outlasts tls.handshake_timeout; Asio's SSL category
 /// for other handshake failures.
@@ -92,7 +92,7 @@ inline net::awaitable<tls_connection> open_tls_host(std::string host, std::uint1
 /// handshake done.
 /// @throws connect_error when the attempt fails.
 /// @throws certificate_verify_error as open_connection(host, port, options, tls).
-/// @throws std::system_error as open_connection(host, port, options, tls).
+/// @throws costream::system_error as open_connection(host, port, options, tls).
 /// @throws std::invalid_argument as open_connection(host, port, options, tls).
 // Not a coroutine itself: g++ 12 cannot copy an endpoint into a coroutine frame.
 [[nodiscard]] inline net::awaitable<tls_connection> open_connection(const net::ip::tcp::endpoint& endpoint,
@@ -125,7 +125,7 @@ inline net::awaitable<unix_tls_connection> open_unix_tls(std::string path, unix_
 /// @param tls as for open_connection(host, port, options, tls).
 /// @return an awaitable of the connection's reader and writer, the
 /// handshake done.
-/// @throws std::system_error as open_unix_connection and the TLS
+/// @throws costream::system_error as open_unix_connection and the TLS
 /// open_connection.
 /// @throws certificate_verify_error as the TLS open_connection.
 /// @throws std::invalid_argument as the TLS open_connection, and with

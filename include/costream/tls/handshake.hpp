@@ -78,7 +78,7 @@ struct handshake_deadline {
 
 /// Configures `stream` for its role (SNI, verification, ALPN) and runs the
 /// handshake under options.handshake_timeout. Throws certificate_verify_error,
-/// std::system_error(errc::timed_out), or the handshake's error (Asio's SSL
+/// costream::system_error(errc::timed_out), or the handshake's error (Asio's SSL
 /// category, or the socket's).
 template <class Next>
 net::awaitable<void> tls_handshake(net::ssl::stream<Next>& stream, tls_role role, const tls_options& options,

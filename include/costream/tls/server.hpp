@@ -34,7 +34,7 @@ namespace costream {
 /// handshake_timeout, shutdown_timeout and ALPN protocols.
 /// @return an awaitable of the server, listening (and serving, unless
 /// options.start_serving is false).
-/// @throws std::system_error as the plain start_server.
+/// @throws costream::system_error as the plain start_server.
 ///
 /// @par Example
 /// @code
@@ -64,7 +64,7 @@ template <class Callback>
 /// @return an awaitable of the server, listening on the socket.
 /// @throws std::invalid_argument as the plain start_server on a listening
 /// socket.
-/// @throws std::system_error as the plain start_server on a listening
+/// @throws costream::system_error as the plain start_server on a listening
 /// socket.
 template <class Callback>
 [[nodiscard]] net::awaitable<tls_server> start_server(Callback callback, listening_socket socket,
@@ -87,7 +87,7 @@ template <class Callback>
 /// @param tls as for start_server(callback, host, port, options, tls).
 /// @return an awaitable of the server, listening (and serving, unless
 /// options.start_serving is false).
-/// @throws std::system_error as the plain start_unix_server.
+/// @throws costream::system_error as the plain start_unix_server.
 template <class Callback>
 [[nodiscard]] net::awaitable<unix_tls_server> start_unix_server(Callback callback, std::string path,
                                                                  unix_server_options options, tls_options tls) {
@@ -108,7 +108,7 @@ template <class Callback>
 /// @return an awaitable of the server, listening on the socket.
 /// @throws std::invalid_argument as the plain start_unix_server on a
 /// listening socket.
-/// @throws std::system_error as the plain start_unix_server on a listening
+/// @throws costream::system_error as the plain start_unix_server on a listening
 /// socket.
 template <class Callback>
 [[nodiscard]] net::awaitable<unix_tls_server> start_unix_server(Callback callback, listening_socket socket,

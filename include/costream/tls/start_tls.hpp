@@ -88,7 +88,7 @@ net::awaitable<basic_connection<net::ssl::stream<Socket>>> upgrade_to_tls(basic_
 /// @param role which side of the handshake this end plays.
 /// @return an awaitable of the TLS connection's reader and writer, the
 /// handshake done.
-/// @throws std::system_error errc::concurrent_read if a read is waiting on
+/// @throws costream::system_error errc::concurrent_read if a read is waiting on
 /// the reader, errc::writer_closed after close(), what drain() throws if the
 /// connection is lost while flushing, and what the TLS open_connection's
 /// handshake throws.
