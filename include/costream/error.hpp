@@ -38,7 +38,8 @@ enum class errc {
   connection_lost,
   /// feed_data() after feed_eof().
   feed_after_eof,
-  /// The reader holds an exception (set_exception) that is not a costream::system_error.
+  /// The reader holds an exception (set_exception) that carries no error code
+  /// (neither a std::system_error nor a costream::system_error).
   stored_exception,
   /// A deadline passed before the operation completed.
   timed_out,
