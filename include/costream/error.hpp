@@ -192,8 +192,8 @@ inline int system_errno(const error_code& ec) noexcept {
 namespace detail {
 
 /// Inside a catch block: the code of the exception in flight if it is a
-/// costream::system_error (what costream throws) or, under Boost.Asio, Boost's
-/// system_error (what Asio's own operations throw); empty otherwise.
+/// std::system_error or, under Boost.Asio, Boost's system_error (what
+/// costream and Asio throw there); empty otherwise.
 inline std::optional<error_code> current_system_error() noexcept {
   try {
     throw;
@@ -206,6 +206,13 @@ inline std::optional<error_code> current_system_error() noexcept {
   } catch (...) {
     return std::nullopt;
   }
+}
+
+/// Inside a catch block: current_system_error()'s code, or the exception in
+/// flight rethrown when it carries none.
+inline error_code current_system_error_or_rethrow() {
+  if (auto code = current_system_error()) return *code;
+  throw;
 }
 
 }  // namespace detail

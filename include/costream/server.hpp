@@ -183,9 +183,7 @@ class basic_server {
                                         net::use_awaitable);
     } catch (...) {
       // Asio refuses to start an operation in an already-cancelled coroutine.
-      auto code = detail::current_system_error();
-      if (!code) throw;
-      co_return *code;
+      co_return detail::current_system_error_or_rethrow();
     }
   }
 

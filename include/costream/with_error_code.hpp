@@ -5,6 +5,7 @@
 
 #include <costream/net.hpp>
 #include <costream/compat.hpp>
+#include <costream/error.hpp>
 
 #include <new>
 #include <optional>
@@ -13,6 +14,24 @@
 #include <utility>
 
 namespace costream {
+
+namespace detail {
+
+// Inside with_error_code's catch block: the code of the exception in flight
+// (a system_error's own; std::invalid_argument and std::bad_alloc from the
+// library as std::errc codes); any other exception is rethrown.
+inline error_code with_error_code_of_current() {
+  if (auto code = current_system_error()) return *code;
+  try {
+    throw;
+  } catch (const std::invalid_argument&) {
+    return std::make_error_code(std::errc::invalid_argument);
+  } catch (const std::bad_alloc&) {
+    return std::make_error_code(std::errc::not_enough_memory);
+  }
+}
+
+}  // namespace detail
 
 /// Awaits `op` and turns a costream::system_error it throws into `ec`: the no-throw
 /// form of every operation that has none of its own (open_connection,
@@ -54,16 +73,8 @@ template <class T>
   ec.clear();
   try {
     co_return co_await std::move(op);
-  } catch (const std::system_error& e) {
-    ec = e.code();
-#if defined(COSTREAM_USE_BOOST_ASIO)
-  } catch (const system_error& e) {  // costream's and Boost.Asio's exceptions under Boost
-    ec = e.code();
-#endif
-  } catch (const std::invalid_argument&) {
-    ec = std::make_error_code(std::errc::invalid_argument);
-  } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
+  } catch (...) {
+    ec = detail::with_error_code_of_current();
   }
   co_return std::nullopt;
 }
@@ -83,16 +94,8 @@ template <class T>
   ec.clear();
   try {
     co_await std::move(op);
-  } catch (const std::system_error& e) {
-    ec = e.code();
-#if defined(COSTREAM_USE_BOOST_ASIO)
-  } catch (const system_error& e) {  // costream's and Boost.Asio's exceptions under Boost
-    ec = e.code();
-#endif
-  } catch (const std::invalid_argument&) {
-    ec = std::make_error_code(std::errc::invalid_argument);
-  } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
+  } catch (...) {
+    ec = detail::with_error_code_of_current();
   }
 }
 

@@ -44,9 +44,7 @@ class event {
     } catch (...) {
       // Asio throws instead of starting the wait when the awaiting coroutine
       // was already cancelled.
-      auto code = current_system_error();
-      if (!code) throw;
-      co_return *code;
+      co_return current_system_error_or_rethrow();
     }
     if (generation != generation_) co_return error_code{};
     co_return error_code(net::error::operation_aborted);

@@ -41,8 +41,8 @@ inline std::string finish_read(const reader_core& core, const read_report& repor
   if (!status.ec) return data;
   if (status.stored) std::rethrow_exception(core.exception());
   if (status.ec == errc::incomplete_read) throw incomplete_read_error(std::move(data), status.expected);
-  if (status.ec == errc::limit_overrun || status.ec == errc::line_too_long)
-    throw limit_overrun_error(static_cast<errc>(std::error_code(status.ec).value()), status.consumed);
+  if (status.ec == errc::limit_overrun) throw limit_overrun_error(errc::limit_overrun, status.consumed);
+  if (status.ec == errc::line_too_long) throw limit_overrun_error(errc::line_too_long, status.consumed);
   throw system_error(status.ec);
 }
 

@@ -225,9 +225,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
       ec = co_await event_->wait();
     } catch (...) {
       // Asio refuses to start an operation in an already-cancelled coroutine.
-      auto code = current_system_error();
-      if (!code) throw;
-      ec = *code;
+      ec = current_system_error_or_rethrow();
     }
     co_return std::tuple(ec);
   }
