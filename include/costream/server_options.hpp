@@ -41,6 +41,13 @@ struct server_options {
   /// several threads. On an io_context run by one thread, false saves the
   /// strand's small cost per operation.
   bool strand_per_connection = true;
+  /// At most this many connections at once; 0 (the default, as asyncio):
+  /// no cap. At the cap the server stops accepting: clients that connect
+  /// meanwhile wait in the listen backlog (none is accepted and dropped),
+  /// and accepting resumes as soon as a connection is gone (lost, and its
+  /// callback returned). A connection counts from accept, so TLS
+  /// handshakes in progress count too.
+  std::size_t max_connections = 0;
   /// Start accepting at once (asyncio's start_serving=True).
   bool start_serving = true;
 };
@@ -53,6 +60,8 @@ struct unix_server_options {
   int backlog = 100;
   /// Give each connection its own strand (see server_options).
   bool strand_per_connection = true;
+  /// At most this many connections at once (see server_options).
+  std::size_t max_connections = 0;
   /// Start accepting at once.
   bool start_serving = true;
   /// Remove the socket file when the server closes, if it is still the one

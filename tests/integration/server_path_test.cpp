@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -600,5 +601,141 @@ TEST_CASE("a cancelled serve_forever closes the server, waits for its connection
     REQUIRE(forever.failure);
     CHECK(code_of(forever.failure) == asio::error::operation_aborted);
     CHECK(s->returned == 1);
+  });
+}
+
+// ---- max_connections: at the cap, accepting pauses ------------------------------------------
+
+namespace {
+
+// How many client callbacks run at once, and the most that ever did.
+struct occupancy {
+  int open = 0;
+  int most = 0;
+  int served = 0;
+};
+
+// Greets at once, then holds the connection until the client closes it.
+template <class Reader, class Writer>
+asio::awaitable<void> greet_until_end(std::shared_ptr<occupancy> o, Reader reader, Writer writer) {
+  ++o->served;
+  o->most = std::max(o->most, ++o->open);
+  writer.write("hi\n");
+  co_await writer.drain();
+  const std::string rest = co_await reader.read();  // to end of stream
+  (void)rest;
+  --o->open;
+}
+
+// Whether `c` has been greeted within `timeout`: a client the server has not
+// accepted hears nothing (its connection waits in the backlog).
+template <class Connection>
+asio::awaitable<bool> greeted(Connection& c, std::chrono::milliseconds timeout) {
+  costream::error_code ec;
+  const std::string line = co_await with_timeout(c.reader.readline(), timeout, ec);
+  co_return !ec && line == "hi\n";
+}
+
+// Twice the cap connect at once; exactly the cap are served; each client
+// that leaves lets exactly one more in, until all were served.
+template <class Connect>
+asio::awaitable<void> twice_the_cap(Connect connect, std::shared_ptr<occupancy> o, std::size_t cap) {
+  using connection_type = decltype(co_await connect());
+  std::vector<connection_type> clients;
+  for (std::size_t i = 0; i < 2 * cap; ++i) clients.push_back(co_await connect());  // the backlog takes them
+  std::size_t first_greeted = 0;
+  for (auto& c : clients) first_greeted += co_await greeted(c, 300ms) ? 1 : 0;
+  CHECK(first_greeted == cap);
+  CHECK(o->open == static_cast<int>(cap));
+  for (std::size_t i = 0; i < cap; ++i) {
+    clients[i].writer.close();  // one leaves...
+    const bool next = co_await greeted(clients[cap + i], 5s);
+    CHECK(next);  // ...and one more is served
+    if (i + 1 < cap) {
+      const bool early = co_await greeted(clients[cap + i + 1], 100ms);
+      CHECK_FALSE(early);  // and only one
+    }
+  }
+  for (std::size_t i = cap; i < 2 * cap; ++i) clients[i].writer.close();
+  const bool all_left = co_await test::eventually([&] { return o->open == 0; }, 5s);
+  CHECK(all_left);
+  CHECK(o->served == static_cast<int>(2 * cap));
+  CHECK(o->most == static_cast<int>(cap));
+}
+
+}  // namespace
+
+TEST_CASE("max_connections: at the cap the server stops accepting, and serves one more as each client leaves",
+          "[server][max_connections]") {
+  constexpr std::size_t cap = 4;
+  SECTION("TCP") {
+    test::run([&]() -> asio::awaitable<void> {
+      auto o = std::make_shared<occupancy>();
+      server_options options;
+      options.max_connections = cap;
+      auto server = co_await start_server(
+          [o](stream_reader r, stream_writer w) { return greet_until_end(o, std::move(r), std::move(w)); },
+          "127.0.0.1", 0, options);
+      const auto endpoint = server.sockets()[0];
+      // Named: g++ 12 destroys a capturing lambda temporary passed to a coroutine twice.
+      auto connect = [endpoint] { return open_connection(endpoint); };
+      co_await twice_the_cap(connect, o, cap);
+      server.close();
+      co_await server.wait_closed();
+    });
+  }
+  SECTION("Unix") {
+    temp_dir dir;
+    const std::string path = dir.file("capped.sock");
+    test::run([&]() -> asio::awaitable<void> {
+      auto o = std::make_shared<occupancy>();
+      unix_server_options options;
+      options.max_connections = cap;
+      auto server = co_await start_unix_server(
+          [o](unix_stream_reader r, unix_stream_writer w) { return greet_until_end(o, std::move(r), std::move(w)); },
+          path, options);
+      auto connect = [&path] { return open_unix_connection(path); };
+      co_await twice_the_cap(connect, o, cap);
+      server.close();
+      co_await server.wait_closed();
+    });
+  }
+}
+
+TEST_CASE("max_connections: clients that come and go in parallel are all served, never more than the cap at once",
+          "[server][max_connections]") {
+  constexpr std::size_t cap = 3;
+  constexpr int clients = 24;
+  test::run([&]() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    auto o = std::make_shared<occupancy>();
+    server_options options;
+    options.max_connections = cap;
+    auto server = co_await start_server(
+        [o](stream_reader r, stream_writer w) { return greet_until_end(o, std::move(r), std::move(w)); }, "127.0.0.1",
+        0, options);
+    const auto endpoint = server.sockets()[0];
+    auto finished = std::make_shared<int>(0);
+    for (int i = 0; i < clients; ++i) {
+      asio::co_spawn(
+          executor,
+          [endpoint, finished]() -> asio::awaitable<void> {
+            auto c = co_await open_connection(endpoint);
+            const bool served = co_await greeted(c, 10s);
+            CHECK(served);
+            co_await test::sleep_for(20ms);
+            c.writer.close();
+            co_await c.writer.wait_closed();
+            ++*finished;
+          },
+          asio::detached);
+    }
+    const bool all = co_await test::eventually([&] { return *finished == clients; }, 15s);
+    CHECK(all);
+    CHECK(o->served == clients);
+    CHECK(o->most <= static_cast<int>(cap));
+    CHECK(o->most >= 1);
+    server.close();
+    co_await server.wait_closed();
   });
 }

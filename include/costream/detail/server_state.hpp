@@ -77,7 +77,8 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
         callback_(std::move(callback)),
         options_(std::move(options)),
         upgrade_(std::move(upgrade)),
-        changed_(strand_) {
+        changed_(strand_),
+        room_(strand_) {
     if (!std::is_same_v<Stream, socket_type> && !upgrade_)
       throw std::invalid_argument("costream: a server of layered streams needs an upgrade");
   }
@@ -119,6 +120,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       l.pause.cancel();
     }
     if (close_action_) close_action_();
+    room_.notify_all();
     changed_.notify_all();
   }
 
@@ -159,9 +161,22 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     listener& l = self->listeners_[index];
     for (;;) {
       if (self->closed_) co_return;
+      if (!self->has_room()) {
+        // At max_connections: the clients wait in the backlog until a
+        // connection is gone (connection_gone) or an accept gives its
+        // place back (below).
+        ++self->waiting_for_room_;
+        error_code ignored = co_await self->room_.wait();
+        (void)ignored;  // close() notifies too; the loop checks closed_
+        --self->waiting_for_room_;
+        continue;
+      }
       auto executor = self->options_.strand_per_connection ? net::any_io_executor(net::make_strand(self->executor_))
                                                            : self->executor_;
+      ++self->accepting_;
       auto [ec, socket] = co_await l.acceptor.async_accept(executor, compat::use_tuple);
+      --self->accepting_;
+      if (ec && self->waiting_for_room_ != 0) self->room_.notify_all();  // the place this accept held is free
       if (self->closed_) co_return;
       if (!ec) {
         l.pause.reset();
@@ -201,6 +216,14 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       }
       start_client(protocol, std::move(connection));
     }
+  }
+
+  // On strand_: whether one more accept fits under max_connections, counting
+  // the accepts in progress (one per listener at most), so that no accepted
+  // socket is ever over the cap.
+  bool has_room() const noexcept {
+    const std::size_t cap = options_.max_connections;
+    return cap == 0 || open_.load() + accepting_ < cap;
   }
 
   // Spawns the client callback; on the connection's executor, or on strand_
@@ -255,9 +278,15 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
 
   // Any thread: a connection's last owner let it go. Only the last open
   // connection's end wakes wait_closed, so most cost no post.
+  // At max_connections, the end of a connection at the cap wakes the accept
+  // loops waiting for room (connections never exceed the cap, so that is
+  // the one that makes room).
   void connection_gone() {
-    if (open_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    net::post(strand_, [self = this->shared_from_this()] {
+    const std::size_t before = open_.fetch_sub(1, std::memory_order_acq_rel);
+    const bool made_room = before == options_.max_connections;
+    if (before != 1 && !made_room) return;
+    net::post(strand_, [self = this->shared_from_this(), made_room] {
+      if (made_room && self->waiting_for_room_ != 0) self->room_.notify_all();
       if (self->closed_ && self->open_.load() == 0) self->changed_.notify_all();
     });
   }
@@ -289,6 +318,9 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   std::function<void()> close_action_;
   exhaustion_reports exhaustion_reports_;
   event changed_;  // closed_ changed, or the last connection went
+  std::size_t accepting_ = 0;         // accepts in progress
+  std::size_t waiting_for_room_ = 0;  // accept loops waiting at max_connections
+  event room_;                        // a connection at the cap went, or an accept failed
 };
 
 }  // namespace costream::detail
