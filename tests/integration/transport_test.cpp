@@ -340,6 +340,8 @@ TEST_CASE("start_server with a list of hosts listens on each, all on one port", 
       auto [reader, writer] = co_await open_connection(endpoint);
       replies.push_back(co_await reader.readline());
     }
+    server.close();
+    co_await server.wait_closed();
   });
   CHECK(replies == std::vector<std::string>{"127.0.0.1\n", "::1\n"});
 }
