@@ -77,7 +77,8 @@ struct handshake_deadline {
 };
 
 /// Configures `stream` for its role (SNI, verification, ALPN) and runs the
-/// handshake under options.handshake_timeout. Throws certificate_verify_error,
+/// handshake under options.handshake_timeout. Throws certificate_verify_error
+/// (the peer's certificate refused, by a client or a verifying server),
 /// costream::system_error(errc::timed_out), or the handshake's error (Asio's SSL
 /// category, or the socket's).
 template <class Next>
@@ -107,8 +108,12 @@ net::awaitable<void> tls_handshake(net::ssl::stream<Next>& stream, tls_role role
         ::SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn.data()),
                               static_cast<unsigned int>(alpn.size())) != 0)
       throw_openssl_error("costream: TLS: cannot set the ALPN protocols");
-  } else if (!alpn.empty()) {
-    ::SSL_set_ex_data(ssl, alpn_ex_index(), &alpn);
+  } else {
+    if (!alpn.empty()) ::SSL_set_ex_data(ssl, alpn_ex_index(), &alpn);
+    // A server verifies client certificates when its context says so; a
+    // refused one is then typed as on a client (a client that sent none is
+    // OpenSSL's error, since there is no verification result to give).
+    verifying = (::SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
   }
 
   auto deadline = std::make_shared<handshake_deadline>();

@@ -54,8 +54,11 @@ struct tls_options {
   /// Client: verify the server's certificate chain against the context's
   /// trusted CAs, and its name (or IP address) against server_hostname. A
   /// failure throws certificate_verify_error. Turning it off is explicit
-  /// (false): any certificate is then accepted. Servers ignore it (their
-  /// context's verify mode decides about client certificates).
+  /// (false): any certificate is then accepted. Servers ignore it: their
+  /// context's verify mode decides about client certificates (verify_peer
+  /// asks for one, verify_fail_if_no_peer_cert requires it), and a client
+  /// certificate refused goes to the server's error handler as
+  /// certificate_verify_error.
   bool verify_peer = true;
   /// The handshake must complete within this time (asyncio's default, 60 s),
   /// else it fails with errc::timed_out and the socket is closed.

@@ -22,7 +22,8 @@ namespace costream {
 /// its own strand before `callback(tls_stream_reader, tls_stream_writer)`
 /// runs. A failed handshake (a client that refuses the certificate, speaks
 /// plain TCP, or times out) goes to the server's error handler and never
-/// stops the server.
+/// stops the server; a client certificate that the context's verify mode
+/// asks for and verification refuses goes there as certificate_verify_error.
 ///
 /// @tparam Callback callable as `callback(tls_stream_reader,
 /// tls_stream_writer)`, a coroutine or a plain function (see start_server).

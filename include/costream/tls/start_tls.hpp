@@ -92,7 +92,9 @@ net::awaitable<basic_connection<net::ssl::stream<Socket>>> upgrade_to_tls(basic_
 /// the reader, errc::writer_closed after close(), what drain() throws if the
 /// connection is lost while flushing, and what the TLS open_connection's
 /// handshake throws.
-/// @throws certificate_verify_error as the TLS open_connection's handshake.
+/// @throws certificate_verify_error as the TLS open_connection's handshake;
+/// as a server, when the context's verify mode asks for the client's
+/// certificate and verification refuses it.
 /// @throws std::invalid_argument when `reader` and `writer` are of
 /// different connections; as the TLS open_connection's handshake.
 template <class Socket>
