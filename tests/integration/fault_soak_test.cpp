@@ -12,7 +12,6 @@
 
 #include "faults/fault_injector.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -23,7 +22,6 @@
 #include <iostream>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -43,8 +41,9 @@
 // (readline / readexactly); both sides checksum what they sent and got
 // (FNV-1a). Then, per connection: one the injector did not reset got every
 // byte back once and in order, and the server's checksum agrees; one it reset
-// ended, on both sides, with a typed error. Every wait is bounded (a hang
-// fails the test), and every descriptor is closed again.
+// ended with a typed error on the client's side, and on the server's side
+// too unless the reset came after the server's last read. Every wait is
+// bounded (a hang fails the test), and every descriptor is closed again.
 
 using namespace costream;
 using asio::ip::tcp;
