@@ -119,7 +119,7 @@ class socket_transport {
   /// Sends at once what the socket takes of `bytes`; returns how much.
   /// An error other than "would block" is left in `ec`.
   std::size_t write_now(std::string_view bytes, error_code& ec) {
-    const std::size_t n = socket_.write_some(net::buffer(bytes.data(), bytes.size()), ec);
+    const std::size_t n = write_some(net::buffer(bytes.data(), bytes.size()), ec);
     if (ec && would_block(ec)) ec = {};
     return n;
   }
@@ -136,7 +136,7 @@ class socket_transport {
     byte_buffer& out = owner->write_queue().pending();
     while (!out.empty()) {
       error_code ec;
-      const std::size_t n = socket_.write_some(net::buffer(out.data(), out.size()), ec);
+      const std::size_t n = write_some(net::buffer(out.data(), out.size()), ec);
       if (ec) {
         if (!would_block(ec)) return owner->connection_lost(ec);
         owner->wrote();
@@ -184,6 +184,24 @@ class socket_transport {
   // gives each receive its own callback).
   static constexpr unsigned reads_per_turn = 16;
 
+  // One non-blocking read or write. A signal may interrupt it (EINTR, which
+  // POSIX allows even without waiting): Asio's asynchronous operations try
+  // again, but its synchronous read_some and write_some hand EINTR back, and
+  // taken for an error it would end the connection. So this tries again too.
+  std::size_t read_some(const net::mutable_buffer& buffer, error_code& ec) {
+    for (;;) {
+      const std::size_t n = socket_.read_some(buffer, ec);
+      if (ec != net::error::interrupted) return n;
+    }
+  }
+
+  std::size_t write_some(const net::const_buffer& buffer, error_code& ec) {
+    for (;;) {
+      const std::size_t n = socket_.write_some(buffer, ec);
+      if (ec != net::error::interrupted) return n;
+    }
+  }
+
   // Non-blocking reads into the reader's buffer until the socket is empty,
   // the buffer is over 2 x limit, or the turn is over. As asyncio's
   // transport, it reads before it looks at the buffer: a read resumed
@@ -193,7 +211,7 @@ class socket_transport {
     for (unsigned i = 0; i < reads_per_turn; ++i) {
       char* room = buffer.prepare(read_chunk);
       error_code ec;
-      const std::size_t n = socket_.read_some(net::buffer(room, read_chunk), ec);
+      const std::size_t n = read_some(net::buffer(room, read_chunk), ec);
       if (ec) {
         if (would_block(ec)) return outcome::drained;
         end_ = ec;
