@@ -72,30 +72,34 @@ for p in costream_server asio_server epoll_server load_client inmemory; do
 done
 
 # ---- the peers: Go and tokio, each a column when its toolchain is here ------------------------------
-# build_PEER: 0 built, 1 failed, 2 no toolchain (said why). Outputs stay under build/bench/.
+command -v cargo >/dev/null || PATH=$PATH:$HOME/.cargo/bin # rustup's place
+# peer_toolchain PEER: fails, saying what is missing, when PEER cannot be built here.
+peer_toolchain() {
+  case $1 in
+    go) command -v go >/dev/null || { echo "go not found (Debian: golang-go)"; return 1; } ;;
+    tokio)
+      command -v cargo >/dev/null || { echo "cargo not found (Debian: cargo)"; return 1; }
+      compgen -G "/usr/share/cargo/registry/tokio-1.*" >/dev/null ||
+        { echo "tokio is not in /usr/share/cargo/registry (Debian: librust-tokio-dev)"; return 1; }
+      ;;
+  esac
+}
+# build_PEER: outputs stay under build/bench/.
 build_go() { # Debian's golang-go; standard library only: no modules, no network
-  command -v go >/dev/null || { log "go not found (Debian: golang-go): the go column is skipped"; return 2; }
   GO111MODULE=off GOPROXY=off GOFLAGS= GOCACHE=$ROOT/build/bench/go-cache \
     go build -o "$BIN/go_server" "$ROOT/bench/peers/go_server.go"
 }
 build_tokio() { # Debian's librust-tokio-dev, resolved offline (bench/peers/tokio_server/.cargo/config.toml)
-  command -v cargo >/dev/null || PATH=$PATH:$HOME/.cargo/bin
-  command -v cargo >/dev/null || { log "cargo not found: the tokio column is skipped"; return 2; }
-  compgen -G "/usr/share/cargo/registry/tokio-1.*" >/dev/null ||
-    { log "tokio is not in /usr/share/cargo/registry (Debian: librust-tokio-dev): the tokio column is skipped"; return 2; }
   (cd "$ROOT/bench/peers/tokio_server" && cargo build --release --offline --quiet --target-dir "$ROOT/build/bench/tokio") &&
     cp "$ROOT/build/bench/tokio/release/tokio_server" "$BIN/tokio_server"
 }
 for p in $PEERS; do
   case $p in go | tokio) ;; *) die "BENCH_PEERS: unknown peer $p (known: go tokio)" ;; esac
   if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+    why=$(peer_toolchain "$p") || { log "$why: the $p column is skipped"; continue; }
     log "building the $p server"
-    "build_$p" >>"$ROOT/build/bench-build.log" 2>&1
-    case $? in
-      0) ;;
-      2) continue ;;
-      *) log "warn: the $p server did not build (log: build/bench-build.log): its column is skipped"; continue ;;
-    esac
+    "build_$p" >>"$ROOT/build/bench-build.log" 2>&1 ||
+      { log "warn: the $p server did not build (log: build/bench-build.log): its column is skipped"; continue; }
   fi
   [ -x "$BIN/${p}_server" ] || { log "no $BIN/${p}_server: the $p column is skipped"; continue; }
   PEER_IMPLS+=("$p")
