@@ -141,13 +141,15 @@ asio::awaitable<void> serve(handler_fn handler, costream::server_options options
   co_await server.serve_forever();
 }
 
-// reuse-port: the first server picks the port, then starts the others on theirs, with it.
+// reuse-port: the first server picks the port, then starts the others, each on its own
+// io_context, on that port.
 asio::awaitable<void> serve_first(handler_fn handler, costream::server_options options,
                                   std::deque<asio::io_context>& contexts, listening_count& count,
                                   void (*on_done)(std::exception_ptr)) {
   costream::server server = co_await costream::start_server(handler, "127.0.0.1", 0, options);
   const std::uint16_t port = server.sockets()[0].port();
-  for (std::size_t i = 1; i < contexts.size(); ++i) asio::co_spawn(contexts[i], serve(handler, options, port, count), [on_done](std::exception_ptr e) { on_done(e); });
+  for (std::size_t i = 1; i < contexts.size(); ++i)
+    asio::co_spawn(contexts[i], serve(handler, options, port, count), [on_done](std::exception_ptr e) { on_done(e); });
   count.listening(port);
   co_await server.serve_forever();
 }
@@ -206,7 +208,8 @@ int main(int argc, char** argv) {
   options.reuse_port = reuse_port;
 
   std::deque<asio::io_context> contexts;  // a deque: io_context cannot move
-  for (unsigned i = 0; i < (reuse_port ? threads : 1); ++i) contexts.emplace_back(shared ? static_cast<int>(threads) : 1);
+  for (unsigned i = 0; i < (reuse_port ? threads : 1); ++i)
+    contexts.emplace_back(shared ? static_cast<int>(threads) : 1);
   all_contexts = &contexts;
   // The other contexts wait for their server (started by serve_first) and run until stop_all().
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -216,13 +219,15 @@ int main(int argc, char** argv) {
   signals.async_wait([](const std::error_code&, int) { stop_all(); });
   listening_count count{reuse_port ? threads : 1};
   if (reuse_port) {
-    asio::co_spawn(contexts[0], serve_first(handler, options, contexts, count, done), [](std::exception_ptr e) { done(e); });
+    asio::co_spawn(contexts[0], serve_first(handler, options, contexts, count, done),
+                   [](std::exception_ptr e) { done(e); });
   } else {
     asio::co_spawn(contexts[0], serve(handler, options, 0, count), [](std::exception_ptr e) { done(e); });
   }
 
   std::vector<std::thread> runners;
-  for (unsigned i = 1; i < threads; ++i) runners.emplace_back([&contexts, i, reuse_port] { contexts[reuse_port ? i : 0].run(); });
+  for (unsigned i = 1; i < threads; ++i)
+    runners.emplace_back([&contexts, i, reuse_port] { contexts[reuse_port ? i : 0].run(); });
   contexts[0].run();
   stop_all();
   for (std::thread& t : runners) t.join();
