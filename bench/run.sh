@@ -530,7 +530,7 @@ RESULTS=$LOG/RESULTS.md
   echo
   echo "Written by \`./bench/run.sh\`${QUICK:+ (BENCH_QUICK=1: a smoke run, not a measurement)}; see bench/README.md for what each row measures."
   echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); wall time $((T1 - T0)) s; rounds: $ROUNDS (bulk $BULK_ROUNDS), interleaved costream, asio, epoll${PEER_IMPLS:+, ${PEER_IMPLS[*]}} (and costream with try_readline for ping and line echo); figure = median; ${TARGET_S} s per timed run"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); wall time $((T1 - T0)) s; rounds: $ROUNDS (bulk $BULK_ROUNDS), interleaved costream, asio, epoll${PEER_IMPLS:+$(printf ', %s' "${PEER_IMPLS[@]}")} (and costream with try_readline for ping and line echo); figure = median; ${TARGET_S} s per timed run"
   echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r), $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
   echo "- load average (1, 5, 15 min): before $LOAD_BEFORE; after $LOAD_AFTER (the machine is shared: compare ratios, not absolute figures)"
   echo "- compilers: $(g++ --version | head -1); $(cmake --version | head -1);$(command -v go >/dev/null && echo " $(go version | cut -d' ' -f3);")$(command -v cargo >/dev/null && echo " $(rustc --version | cut -d' ' -f1-2), tokio $(ls -d /usr/share/cargo/registry/tokio-1.* 2>/dev/null | sed 's/.*tokio-//' | head -1);") asio $(sed -n 's/^#define ASIO_VERSION \([0-9]*\).*/\1/p' /usr/include/asio/version.hpp 2>/dev/null); $(redis-benchmark --version 2>/dev/null | head -1)"
