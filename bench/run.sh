@@ -13,7 +13,7 @@
 # every server is started here, its pid kept, and stopped by that pid (SIGTERM, then SIGKILL).
 #
 # Knobs (environment): BENCH_QUICK, BENCH_ROUNDS (3), BENCH_BULK_ROUNDS (5), BENCH_TARGET_S (2:
-# seconds per measured run), BENCH_WORKLOADS (subset of: ping lcping churn echo bulk fanin
+# seconds per measured run), BENCH_URING=0 (no io_uring row), BENCH_WORKLOADS (subset of: ping lcping churn echo bulk fanin
 # threads inmemory), BENCH_PEERS (go tokio: the peer servers to build and run; "" for none),
 # BENCH_SKIP_BUILD=1 (use the binaries as they are), BENCH_BEFORE=PATH (a costream_server built
 # from an earlier commit: a column "before" beside costream, so that a change is measured in the
@@ -44,10 +44,8 @@ else
 fi
 WORKLOADS=${BENCH_WORKLOADS:-ping lcping echo bulk fanin churn threads inmemory}
 PEERS=${BENCH_PEERS-go tokio}
-IMPLS=(costream asio epoll)
 if [ -n "${BENCH_BEFORE:-}" ]; then
   [ -x "$BENCH_BEFORE" ] || { echo "BENCH_BEFORE: $BENCH_BEFORE is not an executable" >&2; exit 1; }
-  IMPLS=(costream before asio epoll)
 fi
 BEFORE_IMPL=()
 [ -n "${BENCH_BEFORE:-}" ] && BEFORE_IMPL=(before)
@@ -104,7 +102,19 @@ for p in $PEERS; do
   [ -x "$BIN/${p}_server" ] || { log "no $BIN/${p}_server: the $p column is skipped"; continue; }
   PEER_IMPLS+=("$p")
 done
-IMPLS+=("${PEER_IMPLS[@]}")
+# costream on io_uring instead of epoll (costream_uring_server: the same program, built with
+# COSTREAM_USE_IO_URING's macros when liburing is here; BENCH_URING=0 leaves it out): a row beside
+# costream's in every workload.
+URING_IMPL=()
+if [ "${BENCH_URING:-1}" != 0 ]; then
+  if [ -x "$BIN/costream_uring_server" ]; then
+    URING_IMPL=(costream_uring)
+  else
+    log "no $BIN/costream_uring_server (Debian: liburing-dev): the io_uring row is skipped"
+  fi
+fi
+VARIANT_IMPLS=("${BEFORE_IMPL[@]}" "${URING_IMPL[@]}") # costream's other builds, each a row of its own
+IMPLS=(costream "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
 command -v redis-benchmark >/dev/null || die "redis-benchmark not found (Debian: apt-get install redis-tools)"
 command -v python3 >/dev/null || die "python3 not found"
 mkdir -p "$LOG"
@@ -228,7 +238,7 @@ run_ping() {
   log "ping (redis-benchmark): starting the ping servers"
   start_all ping
   start_server costream ping-try costream_try || die "cannot start the costream server (ping-try)"
-  local cfg c p nprobe nmax s r res w impls=(costream costream_try "${BEFORE_IMPL[@]}" asio epoll "${PEER_IMPLS[@]}")
+  local cfg c p nprobe nmax s r res w impls=(costream costream_try "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
   declare -A N
   for cfg in "1 1 4000 200000" "50 1 20000 1000000" "50 32 100000 20000000"; do
     set -- $cfg
@@ -264,7 +274,7 @@ run_lcping() {
   log "ping (load_client -c 50 -P 32): starting the ping servers"
   start_all ping
   start_server costream ping-try costream_try || die "cannot start the costream server (ping-try)"
-  local s r impls=(costream costream_try "${BEFORE_IMPL[@]}" asio epoll "${PEER_IMPLS[@]}")
+  local s r impls=(costream costream_try "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
   for s in "${impls[@]}"; do timeout 30 "$LC" ping -p "${SPORT[$s]}" -n 1000000000 -c 50 -P 32 -t 0.3 >/dev/null 2>&1; done
   for r in $(seq "$ROUNDS"); do
     for s in "${impls[@]}"; do
@@ -294,7 +304,7 @@ run_echo() {
   log "line echo: starting the echo servers"
   start_all echo
   start_server costream echo-try costream_try || die "cannot start the costream server (echo-try)"
-  local conns s r impls=(costream costream_try "${BEFORE_IMPL[@]}" asio epoll "${PEER_IMPLS[@]}")
+  local conns s r impls=(costream costream_try "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
   for conns in 1 16; do
     for s in "${impls[@]}"; do timeout 30 "$LC" echo -p "${SPORT[$s]}" -n 200000 -c "$conns" -t 0.3 >/dev/null 2>&1; done
     for r in $(seq "$ROUNDS"); do
@@ -476,7 +486,8 @@ for w, label, fig, digits, cpu in WORKLOADS:
         lines.append((cpu, "cpu_per_unit", 3))
     # the plain row; costream_server built before the change being measured (BENCH_BEFORE); the
     # same workload served with try_readline's views (ping, echo)
-    for first, suffix in (("costream", ""), ("before", ", before"), ("costream_try", ", try_readline view")):
+    for first, suffix in (("costream", ""), ("before", ", before"), ("costream_uring", ", on io_uring"),
+                          ("costream_try", ", try_readline view")):
         if first not in rows[w]:
             continue
         for name, field, d in lines:
