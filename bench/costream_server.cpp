@@ -1,7 +1,8 @@
 // bench/costream_server.cpp: the benchmark server written the idiomatic costream way.
 // SPDX-License-Identifier: BSL-1.0
 //
-// usage: costream_server ping|ping-try|echo|echo-try|sink|bulk-echo [strand | reuse-port N | shared N]
+// usage: costream_server ping|ping-try|ping-drain|echo|echo-try|echo-drain|sink|bulk-echo
+//                        [strand | reuse-port N | shared N]
 //
 // Listens on 127.0.0.1, port 0, prints "listening on 127.0.0.1:PORT" as its first line and runs
 // one thread (or N, see below) until SIGTERM or SIGINT. Each connection is a coroutine written as a user would write
@@ -12,6 +13,8 @@
 //   ping-try   the same with the zero-copy reads: try_readline()'s view of a buffered request,
 //              readline() when none is buffered
 //   echo       every line is written back
+//   ping-drain, echo-drain
+//              ping and echo with co_await drain() after every write, as the README teaches
 //   echo-try   the same with the zero-copy reads: try_readline()'s view of a buffered line,
 //              readline() when none is buffered
 //   sink       readexactly(65536) until end of stream (the last, short chunk arrives as the
@@ -88,6 +91,22 @@ asio::awaitable<void> echo_try(costream::stream_reader reader, costream::stream_
     if (line->empty()) break;
     writer.write(*line);
     if (writer.needs_drain()) co_await writer.drain();
+  }
+}
+
+// ping and echo exactly as the README teaches them: co_await drain() after
+// every write, paused or not (the "drain() after every write" rows).
+asio::awaitable<void> ping_drain(costream::stream_reader reader, costream::stream_writer writer) {
+  for (std::string line; !(line = co_await reader.readline()).empty();) {
+    writer.write("+PONG\r\n");
+    co_await writer.drain();
+  }
+}
+
+asio::awaitable<void> echo_drain(costream::stream_reader reader, costream::stream_writer writer) {
+  for (std::string line; !(line = co_await reader.readline()).empty();) {
+    writer.write(line);
+    co_await writer.drain();
   }
 }
 
@@ -188,6 +207,8 @@ int main(int argc, char** argv) {
   if (mode == "echo") handler = echo;
   if (mode == "ping-try") handler = ping_try;
   if (mode == "echo-try") handler = echo_try;
+  if (mode == "ping-drain") handler = ping_drain;
+  if (mode == "echo-drain") handler = echo_drain;
   if (mode == "sink") handler = sink;
   if (mode == "bulk-echo") handler = bulk_echo;
   if (handler == nullptr || argc > 4) usage();

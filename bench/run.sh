@@ -238,7 +238,8 @@ run_ping() {
   log "ping (redis-benchmark): starting the ping servers"
   start_all ping
   start_server costream ping-try costream_try || die "cannot start the costream server (ping-try)"
-  local cfg c p nprobe nmax s r res w impls=(costream costream_try "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
+  start_server costream ping-drain costream_drain || die "cannot start the costream server (ping-drain)"
+  local cfg c p nprobe nmax s r res w impls=(costream costream_try costream_drain "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
   declare -A N
   for cfg in "1 1 4000 200000" "50 1 20000 1000000" "50 32 100000 20000000"; do
     set -- $cfg
@@ -274,7 +275,8 @@ run_lcping() {
   log "ping (load_client -c 50 -P 32): starting the ping servers"
   start_all ping
   start_server costream ping-try costream_try || die "cannot start the costream server (ping-try)"
-  local s r impls=(costream costream_try "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
+  start_server costream ping-drain costream_drain || die "cannot start the costream server (ping-drain)"
+  local s r impls=(costream costream_try costream_drain "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
   for s in "${impls[@]}"; do timeout 30 "$LC" ping -p "${SPORT[$s]}" -n 1000000000 -c 50 -P 32 -t 0.3 >/dev/null 2>&1; done
   for r in $(seq "$ROUNDS"); do
     for s in "${impls[@]}"; do
@@ -298,13 +300,15 @@ run_churn() {
 }
 
 # ---- line echo ------------------------------------------------------------------------------------
-# costream runs twice: the plain readline() server, and (as impl costream_try) the one that takes
-# buffered lines as views with try_readline().
+# costream runs three times: the plain readline() server, (as impl costream_try) the one that takes
+# buffered lines as views with try_readline(), and (costream_drain) the README's idiom with
+# co_await drain() after every write.
 run_echo() {
   log "line echo: starting the echo servers"
   start_all echo
   start_server costream echo-try costream_try || die "cannot start the costream server (echo-try)"
-  local conns s r impls=(costream costream_try "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
+  start_server costream echo-drain costream_drain || die "cannot start the costream server (echo-drain)"
+  local conns s r impls=(costream costream_try costream_drain "${VARIANT_IMPLS[@]}" asio epoll "${PEER_IMPLS[@]}")
   for conns in 1 16; do
     for s in "${impls[@]}"; do timeout 30 "$LC" echo -p "${SPORT[$s]}" -n 200000 -c "$conns" -t 0.3 >/dev/null 2>&1; done
     for r in $(seq "$ROUNDS"); do
@@ -487,7 +491,7 @@ for w, label, fig, digits, cpu in WORKLOADS:
     # the plain row; costream_server built before the change being measured (BENCH_BEFORE); the
     # same workload served with try_readline's views (ping, echo)
     for first, suffix in (("costream", ""), ("before", ", before"), ("costream_uring", ", on io_uring"),
-                          ("costream_try", ", try_readline view")):
+                          ("costream_drain", ", drain() after every write"), ("costream_try", ", try_readline view")):
         if first not in rows[w]:
             continue
         for name, field, d in lines:
@@ -608,6 +612,36 @@ if os.path.exists(inmemory):
         if kv.get("op") == "readline" and kv.get("size") == "64":
             ns, al = float(kv["ns_per_op"]), float(kv["allocs_per_op"])
             print(f"| in-memory 64-byte readline < 50 ns, one allocation | {ns:.1f} ns, {al:.2f} allocations | {verdict(ns < 50 and al <= 1.0)} |")
+# Round three: the idiom exactly as the README teaches it (co_await drain() after every write),
+# idle memory, connection rate.
+print()
+print("Round three (the README's idiom: `co_await drain()` after every write; the `drain() after every write` rows):")
+print()
+print("| target | figure | verdict |")
+print("|---|---|---|")
+for w in ("echo_c1", "echo_c16"):
+    x = r(med(w, "costream_drain"), med(w, "epoll"))
+    print(f"| line echo ({w[5:]}), the idiom, ≥ 0.6x epoll | {f(med(w, 'costream_drain'), ',.0f')} lines/s = {f(x, '.2f')}x | {verdict(None if x is None else x >= 0.6)} |")
+    x = r(med(w, "costream_drain", "cpu_per_unit"), med(w, "costream_try", "cpu_per_unit"))
+    print(f"| line echo ({w[5:]}), the idiom: CPU per line ≤ 1.5x the try_readline view's | {f(x, '.2f')}x | {verdict(None if x is None else x <= 1.5)} |")
+for w, label in (("ping_c1_p1", "ping c1 P1"), ("ping_c50_p1", "ping c50 P1")):
+    c = med(w, "costream_drain", "cpu_per_unit")
+    xa, xe = r(c, med(w, "asio", "cpu_per_unit")), r(c, med(w, "epoll", "cpu_per_unit"))
+    print(f"| {label}, the idiom: CPU per request within 10% of hand-written Asio | {f(xa, '.2f')}x | {verdict(None if xa is None else xa <= 1.10)} |")
+    print(f"| {label}, the idiom: CPU per request within 20% of epoll | {f(xe, '.2f')}x | {verdict(None if xe is None else xe <= 1.20)} |")
+if os.path.exists(inmemory):
+    for line in open(inmemory):
+        kv = dict(p.split("=", 1) for p in line.split())
+        if kv.get("op") == "readline" and kv.get("size") == "64":
+            ns = float(kv["ns_per_op"])
+            print(f"| in-memory 64-byte readline < 40 ns | {ns:.1f} ns | {verdict(ns < 40)} |")
+for w in sorted((w for w in rows if w.startswith("fanin_")), key=lambda w: int(w.split("_")[1])):
+    x = med(w, "costream")
+    print(f"| idle connection ≤ 1.5 KiB ({int(w.split('_')[1]):,} conns) | {f(x, '.2f')} KiB | {verdict(None if x is None else x <= 1.5)} |")
+x = r(med("churn", "costream"), med("churn", "asio"))
+print(f"| churn ≥ 1.0x hand-written Asio's rate | {f(x, '.2f')}x | {verdict(None if x is None else x >= 1.0)} |")
+x = r(med("churn", "costream", "cpu_per_unit"), med("churn", "epoll", "cpu_per_unit"))
+print(f"| churn: CPU per connection within 10% of epoll | {f(x, '.2f')}x | {verdict(None if x is None else x <= 1.10)} |")
 print()
 print("## In-memory detail (thread CPU time; floor = memchr + a fresh std::string per record)")
 print()

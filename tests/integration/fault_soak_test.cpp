@@ -1,6 +1,7 @@
 // tests/integration/fault_soak_test.cpp: the checksummed echo soak under injected system-call faults
 // (short counts, EINTR, EAGAIN, resets, failed accepts) from tests/faults/fault_injector.c.
 // SPDX-License-Identifier: BSL-1.0
+#include "support/byte_pools.hpp"
 #include "support/catch.hpp"
 #include "support/hostile.hpp"
 #include "support/loopback.hpp"
@@ -121,19 +122,8 @@ void record_failure(outcome& o, std::exception_ptr e) {
 }
 
 // Random bytes to cut lines and blocks from.
-struct byte_pools {
-  std::string text;    // printable, no newline: line payloads
-  std::string binary;  // every byte value, newlines included: blocks
-
-  byte_pools() : text(256 * 1024, '\0'), binary(256 * 1024, '\0') {
-    std::mt19937_64 rng(20261202);
-    for (auto& c : text) c = static_cast<char>(' ' + rng() % 95);
-    for (auto& c : binary) c = static_cast<char>(rng() & 0xff);
-  }
-};
-
-const byte_pools& pools() {
-  static const byte_pools p;
+const test::byte_pools& pools() {
+  static const test::byte_pools p(256 * 1024, 20261202);
   return p;
 }
 
@@ -186,7 +176,7 @@ asio::awaitable<void> echo(std::shared_ptr<soak_state> state, stream_reader read
 
 asio::awaitable<void> send_rounds(stream_writer& writer, unsigned seed, test::fnv1a& sent) {
   std::mt19937 rng(seed);
-  const byte_pools& p = pools();
+  const test::byte_pools& p = pools();
   for (int round = 0; round < rounds; ++round) {
     for (int i = 0; i < lines_per_round; ++i) {
       const std::size_t at = rng() % (p.text.size() - max_line);  // drawn in this order under every compiler

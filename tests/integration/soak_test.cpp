@@ -1,5 +1,6 @@
 // tests/integration/soak_test.cpp: 2,000 concurrent connections, every byte checksummed end to end.
 // SPDX-License-Identifier: BSL-1.0
+#include "support/byte_pools.hpp"
 #include "support/catch.hpp"
 #include "support/hostile.hpp"
 #include "support/loopback.hpp"
@@ -69,21 +70,9 @@ extern "C" void __sanitizer_purge_allocator();
 constexpr bool sanitized = false;
 #endif
 
-// Random bytes to cut lines and blocks from: slices at random offsets are
-// cheap and never repeat in the same place.
-struct byte_pools {
-  std::string text;    // printable, no newline: line payloads
-  std::string binary;  // every byte value, newlines included: blocks
-
-  byte_pools() : text(1 * MiB, '\0'), binary(1 * MiB, '\0') {
-    std::mt19937_64 rng(20240611);
-    for (auto& c : text) c = static_cast<char>(' ' + rng() % 95);
-    for (auto& c : binary) c = static_cast<char>(rng() & 0xff);
-  }
-};
-
-const byte_pools& pools() {
-  static const byte_pools p;
+// Random bytes to cut lines and blocks from.
+const test::byte_pools& pools() {
+  static const test::byte_pools p(1 * MiB, 20240611);
   return p;
 }
 
@@ -152,7 +141,7 @@ std::function<asio::awaitable<void>(stream_reader, stream_writer)> soak_callback
 asio::awaitable<void> send_rounds(stream_writer writer, unsigned seed, test::fnv1a& sent,
                                   std::shared_ptr<soak_state> state) {
   std::mt19937 rng(seed);
-  const byte_pools& p = pools();
+  const test::byte_pools& p = pools();
   for (int round = 0; round < rounds; ++round) {
     for (int i = 0; i < lines_per_round; ++i) {
       const std::size_t length = rng() % (max_line + 1);
