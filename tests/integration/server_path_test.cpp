@@ -640,7 +640,7 @@ asio::awaitable<bool> greeted(Connection& c, std::chrono::milliseconds timeout) 
 // that leaves lets exactly one more in, until all were served.
 template <class Connect>
 asio::awaitable<void> twice_the_cap(Connect connect, std::shared_ptr<occupancy> o, std::size_t cap) {
-  using connection_type = decltype(co_await connect());
+  using connection_type = typename decltype(connect())::value_type;  // connect() returns an awaitable
   std::vector<connection_type> clients;
   for (std::size_t i = 0; i < 2 * cap; ++i) clients.push_back(co_await connect());  // the backlog takes them
   std::size_t first_greeted = 0;
