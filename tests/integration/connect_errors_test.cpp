@@ -18,6 +18,7 @@
 // its code() is the first attempt's error (the shared one when all agree):
 // asyncio's combined OSError has no errno to copy.
 #include "support/catch.hpp"
+#include "support/loopback.hpp"
 #include "support/run.hpp"
 
 #include <costream/costream.hpp>
@@ -43,13 +44,6 @@ bool have_ipv6_loopback() {
   a.open(tcp::v6(), ec);
   if (!ec) a.bind({asio::ip::make_address("::1"), 0}, ec);
   return !ec;
-}
-
-// An endpoint on `address` where nothing listens: a port bound, then closed.
-tcp::endpoint closed_endpoint(const char* address) {
-  asio::io_context io;
-  tcp::acceptor probe(io, {asio::ip::make_address(address), 0});
-  return probe.local_endpoint();
 }
 
 // What one open_connection call ended with.
@@ -92,8 +86,10 @@ std::string refused_message() { return costream::error_code(asio::error::connect
 TEST_CASE("open_connection to ::1 and 127.0.0.1 that both refuse reports both attempts and connection_refused",
           "[tcp][connect-errors][ipv6]") {
   if (!have_ipv6_loopback()) test::skip("this machine has no ::1; the test needs an IPv6 and an IPv4 address");
-  const tcp::endpoint v6 = closed_endpoint("::1");
-  const tcp::endpoint v4 = closed_endpoint("127.0.0.1");
+  const test::refusing_port v6_port("::1");
+  const tcp::endpoint v6 = v6_port.endpoint();
+  const test::refusing_port v4_port("127.0.0.1");
+  const tcp::endpoint v4 = v4_port.endpoint();
   connection_options options;
   SECTION("one address after another") {}
   SECTION("with Happy Eyeballs") { options.happy_eyeballs_delay = 50ms; }
@@ -122,8 +118,10 @@ TEST_CASE("open_connection to ::1 and 127.0.0.1 that both refuse reports both at
 TEST_CASE("attempts that fail differently are all listed and the code is the first attempt's error",
           "[tcp][connect-errors][ipv6]") {
   if (!have_ipv6_loopback()) test::skip("this machine has no ::1; the test needs an IPv6 and an IPv4 address");
-  const tcp::endpoint v6 = closed_endpoint("::1");
-  const tcp::endpoint v4 = closed_endpoint("127.0.0.1");
+  const test::refusing_port v6_port("::1");
+  const tcp::endpoint v6 = v6_port.endpoint();
+  const test::refusing_port v4_port("127.0.0.1");
+  const tcp::endpoint v4 = v4_port.endpoint();
   // Bound to ::1, the IPv6 attempt connects and is refused; the IPv4
   // attempt cannot bind to an IPv6 address (Linux: EAFNOSUPPORT) and fails
   // before connecting, as asyncio's did with local_addr ("::1", 0).
@@ -159,7 +157,8 @@ TEST_CASE("attempts that fail differently are all listed and the code is the fir
 
 TEST_CASE("open_connection to one address that refuses reports connection_refused as before",
           "[tcp][connect-errors]") {
-  const tcp::endpoint v4 = closed_endpoint("127.0.0.1");
+  const test::refusing_port v4_port("127.0.0.1");
+  const tcp::endpoint v4 = v4_port.endpoint();
   const std::vector<tcp::endpoint> endpoints{v4};
   outcome seen, by_name;
   costream::error_code no_throw;
@@ -190,7 +189,8 @@ TEST_CASE("open_connection to one address that refuses reports connection_refuse
 TEST_CASE("connect_timeout still reports errc::timed_out when an earlier attempt was refused",
           "[tcp][connect-errors][timeout][ipv6]") {
   if (!have_ipv6_loopback()) test::skip("this machine has no ::1; the test needs an IPv6 and an IPv4 address");
-  const tcp::endpoint refusing = closed_endpoint("::1");
+  const test::refusing_port refusing_port("::1");
+  const tcp::endpoint refusing = refusing_port.endpoint();
   outcome seen;
   costream::error_code no_throw;
   std::chrono::steady_clock::duration took{};

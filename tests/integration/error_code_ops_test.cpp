@@ -1,6 +1,7 @@
 // tests/integration/error_code_ops_test.cpp: with_error_code gives every operation a no-throw form over real sockets.
 // SPDX-License-Identifier: BSL-1.0
 #include "support/catch.hpp"
+#include "support/loopback.hpp"
 #include "support/run.hpp"
 
 #include <costream/costream.hpp>
@@ -23,22 +24,14 @@ asio::awaitable<void> echo_once(costream::stream_reader reader, costream::stream
   co_await writer.drain();
 }
 
-// A port with nothing listening: bind a socket, note its port, close it.
-std::uint16_t closed_port(asio::io_context& io) {
-  asio::ip::tcp::acceptor acceptor(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const auto port = acceptor.local_endpoint().port();
-  acceptor.close();
-  return port;
-}
-
 }  // namespace
 
 TEST_CASE("open_connection through with_error_code reports a refused connection as an error code",
           "[error_code][connection]") {
   costream::error_code ec;
   bool got_connection = true;
-  asio::io_context probe;
-  const auto port = closed_port(probe);
+  const costream::test::refusing_port refusing("127.0.0.1");
+  const auto port = refusing.endpoint().port();
   costream::test::run([&]() -> asio::awaitable<void> {
     auto op = costream::open_connection("127.0.0.1", port);
     auto connection = co_await costream::with_error_code(std::move(op), ec);

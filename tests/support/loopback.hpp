@@ -19,6 +19,26 @@ namespace costream::test {
 
 inline asio::ip::address loopback_v4() { return asio::ip::make_address("127.0.0.1"); }
 
+/// A loopback port nobody listens on, for as long as this lives: a socket
+/// stays bound to it without listening, so a connect is refused, and no
+/// server that another test starts meanwhile on port 0 can be given it (a
+/// port merely bound and closed again could be).
+class refusing_port {
+ public:
+  explicit refusing_port(const char* address) : socket_(io_) {
+    const asio::ip::tcp::endpoint any(asio::ip::make_address(address), 0);
+    socket_.open(any.protocol());
+    socket_.bind(any);
+    endpoint_ = socket_.local_endpoint();
+  }
+  const asio::ip::tcp::endpoint& endpoint() const noexcept { return endpoint_; }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_;
+  asio::ip::tcp::endpoint endpoint_;
+};
+
 /// A plain Asio listener on 127.0.0.1 with a kernel-chosen port, for tests
 /// that need a peer they drive by hand (one that does not read, that
 /// resets, that half-closes at a chosen moment).
