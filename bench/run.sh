@@ -4,7 +4,7 @@
 # go and cargo are here), in interleaved rounds.
 # SPDX-License-Identifier: BSL-1.0
 #
-#   ./bench/run.sh                  full run (about 5-10 minutes), writes bench/RESULTS.md
+#   ./bench/run.sh                  full run (its wall time goes into RESULTS.md), writes bench/RESULTS.md
 #   BENCH_QUICK=1 ./bench/run.sh    smoke run: small counts, 1 round, RESULTS.md left alone
 #
 # Prints ONE Markdown table on stdout (medians over rounds, ratios of costream to each other
