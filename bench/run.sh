@@ -60,6 +60,9 @@ die() {
 # ---- build -----------------------------------------------------------------------------------
 mkdir -p "$ROOT/build"
 if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+  # What the bench builds and drives (scripts/lib.sh: bench_packages), installed when missing.
+  source "$ROOT/scripts/lib.sh"
+  ensure_packages "${bench_packages[@]}" >&2
   log "configuring and building the bench preset"
   mkdir -p "$ROOT/build/bench"
   { cmake --preset bench && cmake --build --preset bench -j2; } >"$ROOT/build/bench-build.log" 2>&1 ||

@@ -8,6 +8,11 @@
 test_packages=(cmake ninja-build g++ clang-19 libclang-rt-19-dev libfuzzer-19-dev libasio-dev catch2
   libssl-dev openssl python3 redis-tools curl wrk ca-certificates git doxygen pkg-config libboost1.81-dev)
 
+# What the local-only configurations add: the io-uring preset needs liburing; bench/run.sh also
+# builds the Go and tokio servers (its peers) and drives ping with redis-benchmark.
+io_uring_packages=(liburing-dev)
+bench_packages=(redis-tools golang-go cargo librust-tokio-dev liburing-dev python3)
+
 # ensure_packages pkg...: installs the packages that are not installed yet (apt, as root or via sudo).
 ensure_packages() {
   local missing=()

@@ -13,6 +13,7 @@ source scripts/lib.sh
 
 configs=${COSTREAM_TEST_CONFIGS:-dev clang asan-ubsan tsan boost}
 ensure_packages "${test_packages[@]}"
+[[ " $configs " == *" io-uring "* ]] && ensure_packages "${io_uring_packages[@]}"
 
 # The documentation first: it takes seconds, and a missing doc comment fails early.
 if [ "${COSTREAM_TEST_DOCS:-1}" != 0 ]; then
