@@ -673,11 +673,10 @@ TEST_CASE("max_connections: at the cap the server stops accepting, and serves on
       auto o = std::make_shared<occupancy>();
       server_options options;
       options.max_connections = cap;
-      auto server = co_await start_server(
-          [o](stream_reader r, stream_writer w) { return greet_until_end(o, std::move(r), std::move(w)); },
-          "127.0.0.1", 0, options);
+      // Named: g++ 12 destroys a capturing lambda temporary in a co_await expression twice.
+      auto on_client = [o](stream_reader r, stream_writer w) { return greet_until_end(o, std::move(r), std::move(w)); };
+      auto server = co_await start_server(on_client, "127.0.0.1", 0, options);
       const auto endpoint = server.sockets()[0];
-      // Named: g++ 12 destroys a capturing lambda temporary passed to a coroutine twice.
       auto connect = [endpoint] { return open_connection(endpoint); };
       co_await twice_the_cap(connect, o, cap);
       server.close();
@@ -691,9 +690,10 @@ TEST_CASE("max_connections: at the cap the server stops accepting, and serves on
       auto o = std::make_shared<occupancy>();
       unix_server_options options;
       options.max_connections = cap;
-      auto server = co_await start_unix_server(
-          [o](unix_stream_reader r, unix_stream_writer w) { return greet_until_end(o, std::move(r), std::move(w)); },
-          path, options);
+      auto on_client = [o](unix_stream_reader r, unix_stream_writer w) {
+        return greet_until_end(o, std::move(r), std::move(w));
+      };
+      auto server = co_await start_unix_server(on_client, path, options);
       auto connect = [&path] { return open_unix_connection(path); };
       co_await twice_the_cap(connect, o, cap);
       server.close();
@@ -711,9 +711,8 @@ TEST_CASE("max_connections: clients that come and go in parallel are all served,
     auto o = std::make_shared<occupancy>();
     server_options options;
     options.max_connections = cap;
-    auto server = co_await start_server(
-        [o](stream_reader r, stream_writer w) { return greet_until_end(o, std::move(r), std::move(w)); }, "127.0.0.1",
-        0, options);
+    auto on_client = [o](stream_reader r, stream_writer w) { return greet_until_end(o, std::move(r), std::move(w)); };
+    auto server = co_await start_server(on_client, "127.0.0.1", 0, options);
     const auto endpoint = server.sockets()[0];
     auto finished = std::make_shared<int>(0);
     for (int i = 0; i < clients; ++i) {

@@ -200,14 +200,14 @@ TEST_CASE("a TLS client sends SNI, offers ALPN and sees what the server chose", 
   const tls_options server_options = with_alpn(server_ctx, {"h2", "http/1.1"});
   const tls_options client_options = with_alpn(ctx, {"http/1.1", "h2"});
   test::run([&]() -> asio::awaitable<void> {
-    auto server = co_await start_server(
-        [seen](tls_stream_reader reader, tls_stream_writer writer) -> asio::awaitable<void> {
-          const char* sni = SSL_get_servername(writer.stream().native_handle(), TLSEXT_NAMETYPE_host_name);
-          *seen = std::string(sni ? sni : "") + " " + selected_alpn_protocol(writer) + " " +
-                  (peer_certificate(writer) ? "cert" : "no-cert");
-          co_await tls_echo(std::move(reader), std::move(writer));
-        },
-        "127.0.0.1", 0, {}, server_options);
+    // Named: g++ 12 destroys a capturing lambda temporary in a co_await expression twice.
+    auto on_client = [seen](tls_stream_reader reader, tls_stream_writer writer) -> asio::awaitable<void> {
+      const char* sni = SSL_get_servername(writer.stream().native_handle(), TLSEXT_NAMETYPE_host_name);
+      *seen = std::string(sni ? sni : "") + " " + selected_alpn_protocol(writer) + " " +
+              (peer_certificate(writer) ? "cert" : "no-cert");
+      co_await tls_echo(std::move(reader), std::move(writer));
+    };
+    auto server = co_await start_server(on_client, "127.0.0.1", 0, {}, server_options);
     auto [reader, writer] = co_await open_connection("localhost", server.sockets()[0].port(), {}, client_options);
     CHECK(selected_alpn_protocol(writer) == "h2");  // the server's preference
     writer.write("x\n");
