@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "support/byte_pools.hpp"
 #include "support/catch.hpp"
+#include "support/echo_soak.hpp"
 #include "support/hostile.hpp"
 #include "support/loopback.hpp"
 #include "support/run.hpp"
@@ -22,7 +23,6 @@
 #include <functional>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -135,9 +135,7 @@ struct soak_state {
   std::vector<std::string> escaped;  // what reached the server's error handler
 };
 
-// The echo server: lines back as they are; "B <n>" is followed by n bytes
-// read with readexactly and echoed; "END" is answered with the checksum of
-// everything received before it. Its end is recorded, never thrown.
+// The echo server (support/echo_soak.hpp). Its end is recorded, never thrown.
 asio::awaitable<void> echo(std::shared_ptr<soak_state> state, stream_reader reader, stream_writer writer) {
   state->servers.emplace_back();
   const std::size_t index = state->servers.size() - 1;
@@ -145,26 +143,7 @@ asio::awaitable<void> echo(std::shared_ptr<soak_state> state, stream_reader read
   try {
     o.local_port = writer.local_endpoint().port();
     o.remote_port = writer.remote_endpoint().port();
-    test::fnv1a received;
-    for (;;) {
-      const std::string line = co_await with_timeout(reader.readline(), op_timeout);
-      if (line.empty()) break;
-      if (line == "END\n") {
-        writer.write("SUM " + std::to_string(received.hash) + " " + std::to_string(received.bytes) + "\n");
-        co_await with_timeout(writer.drain(), op_timeout);
-        continue;
-      }
-      received.add(line);
-      writer.write(line);
-      if (line.starts_with("B ")) {
-        const std::size_t n = std::stoul(line.substr(2));
-        if (n == 0 || n > max_block) throw std::runtime_error("bad block size " + line);
-        const std::string block = co_await with_timeout(reader.readexactly(n), op_timeout);
-        received.add(block);
-        writer.write(block);
-      }
-      co_await with_timeout(writer.drain(), op_timeout);
-    }
+    co_await test::serve_checksummed_echo(reader, writer, max_block, op_timeout);
     o.intact = true;
   } catch (...) {
     record_failure(o, std::current_exception());
@@ -174,44 +153,7 @@ asio::awaitable<void> echo(std::shared_ptr<soak_state> state, stream_reader read
   ++state->servers_done;
 }
 
-asio::awaitable<void> send_rounds(stream_writer& writer, unsigned seed, test::fnv1a& sent) {
-  std::mt19937 rng(seed);
-  const test::byte_pools& p = pools();
-  for (int round = 0; round < rounds; ++round) {
-    for (int i = 0; i < lines_per_round; ++i) {
-      const std::size_t at = rng() % (p.text.size() - max_line);  // drawn in this order under every compiler
-      const std::size_t length = rng() % (max_line + 1);
-      std::string line = "L ";
-      line.append(p.text, at, length);
-      line += '\n';
-      writer.write(line);
-      sent.add(line);
-    }
-    const std::size_t n = 1 + rng() % max_block;
-    const std::string header = "B " + std::to_string(n) + "\n";
-    const std::string_view block = std::string_view(p.binary).substr(rng() % (p.binary.size() - max_block), n);
-    writer.write(header);
-    writer.write(block);
-    sent.add(header);
-    sent.add(block);
-    co_await writer.drain();
-  }
-  writer.write("END\n");
-  co_await writer.drain();
-}
-
-asio::awaitable<void> receive_echoes(stream_reader& reader, test::fnv1a& got, std::string& sum) {
-  for (;;) {
-    const std::string line = co_await reader.readline();
-    if (line.empty()) throw std::runtime_error("end of stream before the server's checksum");
-    if (line.starts_with("SUM ")) {
-      sum = line;
-      co_return;
-    }
-    got.add(line);
-    if (line.starts_with("B ")) got.add(co_await reader.readexactly(std::stoul(line.substr(2))));
-  }
-}
+constexpr test::soak_shape shape{rounds, lines_per_round, max_line, max_block};
 
 asio::awaitable<void> client(std::shared_ptr<soak_state> state, std::uint16_t port, unsigned id) {
   outcome& o = state->clients[id];
@@ -225,21 +167,15 @@ asio::awaitable<void> client(std::shared_ptr<soak_state> state, std::uint16_t po
     std::string sum;
     {
       using namespace asio::experimental::awaitable_operators;
-      co_await with_timeout(send_rounds(writer, id, sent) && receive_echoes(reader, got, sum), op_timeout);
+      co_await with_timeout(test::send_rounds(writer, id, pools(), shape, sent) && test::receive_echoes(reader, got, sum),
+                            op_timeout);
     }
     writer.write_eof();
     const std::string rest = co_await with_timeout(reader.read(), op_timeout);  // the server closes after our end
     writer.close();
     co_await with_timeout(writer.wait_closed(), op_timeout);
-    const std::string expected = "SUM " + std::to_string(sent.hash) + " " + std::to_string(sent.bytes) + "\n";
-    if (got.bytes != sent.bytes || got.hash != sent.hash)
-      o.error = "echoed " + std::to_string(got.bytes) + " bytes of " + std::to_string(sent.bytes) +
-                (got.hash != sent.hash ? ", checksums differ" : "");
-    else if (sum != expected)
-      o.error = "server saw " + sum + ", expected " + expected;
-    else if (!rest.empty())
-      o.error = "bytes after the checksum";
-    else {
+    o.error = test::echo_mismatch(sent, got, sum, rest);
+    if (o.error.empty()) {
       o.intact = true;
       o.bytes = sent.bytes;
     }
@@ -366,6 +302,13 @@ void check_common(const soak_result& r) {
   for (const std::string& e : r.escaped) CHECK_FALSE(e.starts_with("untyped"));
 }
 
+// What a run with no connection reset must show: every connection intact on both sides.
+void check_all_intact(const soak_result& r) {
+  CHECK(count(r.clients).intact == connections);
+  CHECK(r.servers.size() == connections);
+  for (const outcome& o : r.servers) CHECK(o.intact);
+}
+
 }  // namespace
 
 TEST_CASE("under short counts, EINTR and EAGAIN every byte arrives once and in order", "[.][faults][short_counts]") {
@@ -374,10 +317,7 @@ TEST_CASE("under short counts, EINTR and EAGAIN every byte arrives once and in o
   INFO(failures(r));
   summary("short counts, EINTR, EAGAIN", r, 0);
   check_common(r);
-  const tally t = count(r.clients);
-  CHECK(t.intact == connections);
-  CHECK(r.servers.size() == connections);
-  for (const outcome& o : r.servers) CHECK(o.intact);
+  check_all_intact(r);
   CHECK(r.escaped.empty());
   CHECK(r.injected.short_counts > 0);
   CHECK(r.injected.eintr > 0);
@@ -428,15 +368,10 @@ TEST_CASE("failed accepts pause the server, which recovers and serves every clie
   const soak_result r = run_soak(inj);
   INFO(failures(r));
   summary("accept errors", r, 0);
-  check_common(r);
-  const tally t = count(r.clients);
-  CHECK(t.intact == connections);
-  CHECK(r.servers.size() == connections);
-  for (const outcome& o : r.servers) CHECK(o.intact);
+  check_common(r);  // every report reaching the error handler was one of the injected errors
+  check_all_intact(r);
   CHECK(r.serving);
   CHECK(r.injected.accept_enobufs > 0);
   CHECK(r.injected.accept_enomem > 0);
   CHECK(r.injected.accept_emfile > 0);
-  // Every report reaching the error handler was one of the injected errors.
-  for (const std::string& e : r.escaped) CHECK_FALSE(e.starts_with("untyped"));
 }

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "support/byte_pools.hpp"
 #include "support/catch.hpp"
+#include "support/echo_soak.hpp"
 #include "support/hostile.hpp"
 #include "support/loopback.hpp"
 #include "support/run.hpp"
@@ -20,10 +21,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <random>
-#include <stdexcept>
 #include <string>
-#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -84,8 +82,6 @@ struct soak_state {
   std::size_t finished = 0;         // client coroutines done, well or not
   std::size_t intact = 0;           // connections whose every check passed
   std::uint64_t bytes_sent = 0;     // by the intact connections' clients (each echoed and checked)
-  std::size_t lines = 0;
-  std::size_t blocks = 0;
   std::vector<std::string> failures;  // the first few
   std::vector<std::string> escaped;   // from the server's error handler
   std::optional<asio::steady_timer> gate;  // holds the clients until every connection is open
@@ -105,82 +101,17 @@ std::string what(std::exception_ptr e) {
   }
 }
 
-// The echo server: lines back as they are; "B <n>" is followed by n bytes
-// read with readexactly and echoed. "END" is answered with the checksum of
-// everything received before it.
+constexpr test::soak_shape shape{rounds, lines_per_round, max_line, max_block};
+
+// The echo server (support/echo_soak.hpp).
 asio::awaitable<void> soak_echo(std::shared_ptr<soak_state> state, stream_reader reader, stream_writer writer) {
   ++state->server_started;
-  test::fnv1a received;
-  for (;;) {
-    const std::string line = co_await with_timeout(reader.readline(), 60s);
-    if (line.empty()) break;
-    if (line == "END\n") {
-      writer.write("SUM " + std::to_string(received.hash) + " " + std::to_string(received.bytes) + "\n");
-      co_await with_timeout(writer.drain(), 60s);
-      continue;
-    }
-    received.add(line);
-    writer.write(line);
-    if (line.starts_with("B ")) {
-      const std::size_t n = std::stoul(line.substr(2));
-      if (n == 0 || n > max_block) throw std::runtime_error("bad block size " + line);
-      const std::string block = co_await with_timeout(reader.readexactly(n), 60s);
-      received.add(block);
-      writer.write(block);
-    }
-    co_await with_timeout(writer.drain(), 60s);
-  }
+  co_await test::serve_checksummed_echo(reader, writer, max_block, 60s);
   ++state->server_finished;
 }
 
 std::function<asio::awaitable<void>(stream_reader, stream_writer)> soak_callback(std::shared_ptr<soak_state> state) {
   return [state](stream_reader r, stream_writer w) { return soak_echo(state, r, w); };
-}
-
-// Sends the connection's rounds of lines and blocks, then "END".
-asio::awaitable<void> send_rounds(stream_writer writer, unsigned seed, test::fnv1a& sent,
-                                  std::shared_ptr<soak_state> state) {
-  std::mt19937 rng(seed);
-  const test::byte_pools& p = pools();
-  for (int round = 0; round < rounds; ++round) {
-    for (int i = 0; i < lines_per_round; ++i) {
-      const std::size_t length = rng() % (max_line + 1);
-      std::string line = "L ";
-      line.append(p.text, rng() % (p.text.size() - max_line), length);
-      line += '\n';
-      writer.write(line);
-      sent.add(line);
-      ++state->lines;
-    }
-    const std::size_t n = 1 + rng() % max_block;
-    const std::string header = "B " + std::to_string(n) + "\n";
-    const std::string_view block = std::string_view(p.binary).substr(rng() % (p.binary.size() - max_block), n);
-    writer.write(header);
-    writer.write(block);
-    sent.add(header);
-    sent.add(block);
-    ++state->blocks;
-    co_await writer.drain();
-  }
-  writer.write("END\n");
-  co_await writer.drain();
-}
-
-// Reads the echoes (lines, and each block with readexactly) up to the server's "SUM" line.
-asio::awaitable<void> receive_echoes(stream_reader reader, test::fnv1a& got, std::string& sum) {
-  for (;;) {
-    const std::string line = co_await reader.readline();
-    if (line.empty()) throw std::runtime_error("end of stream before the server's checksum");
-    if (line.starts_with("SUM ")) {
-      sum = line;
-      co_return;
-    }
-    got.add(line);
-    if (line.starts_with("B ")) {
-      const std::string block = co_await reader.readexactly(std::stoul(line.substr(2)));
-      got.add(block);
-    }
-  }
 }
 
 asio::awaitable<void> soak_client(std::shared_ptr<soak_state> state, std::uint16_t port, unsigned id) {
@@ -195,21 +126,15 @@ asio::awaitable<void> soak_client(std::shared_ptr<soak_state> state, std::uint16
   std::string sum;
   {
     using namespace asio::experimental::awaitable_operators;
-    co_await (send_rounds(writer, id, sent, state) && receive_echoes(reader, got, sum));
+    co_await (test::send_rounds(writer, id, pools(), shape, sent) && test::receive_echoes(reader, got, sum));
   }
-  const std::string expected_sum = "SUM " + std::to_string(sent.hash) + " " + std::to_string(sent.bytes) + "\n";
   writer.write_eof();
   const std::string rest = co_await with_timeout(reader.read(), 60s);  // the server closes after our end
   writer.close();
   co_await writer.wait_closed();
 
-  if (got.bytes != sent.bytes || got.hash != sent.hash) {
-    state->fail("connection " + std::to_string(id) + ": echoed " + std::to_string(got.bytes) + " bytes, sent " +
-                std::to_string(sent.bytes) + (got.hash != sent.hash ? " (checksums differ)" : ""));
-  } else if (sum != expected_sum) {
-    state->fail("connection " + std::to_string(id) + ": server saw " + sum + " expected " + expected_sum);
-  } else if (!rest.empty()) {
-    state->fail("connection " + std::to_string(id) + ": bytes after the checksum");
+  if (const std::string wrong = test::echo_mismatch(sent, got, sum, rest); !wrong.empty()) {
+    state->fail("connection " + std::to_string(id) + ": " + wrong);
   } else {
     ++state->intact;
     state->bytes_sent += sent.bytes;
@@ -323,7 +248,8 @@ TEST_CASE("a soak of 2,000 concurrent connections echoes every byte intact and g
   const std::size_t rss_bound = sanitized ? 512 * MiB : 64 * MiB;
 
   std::cout << "soak: " << connections << " connections held at once (" << fds_peak << " fds at the peak), "
-            << state->intact << " intact; " << state->lines << " lines and " << state->blocks << " blocks; "
+            << state->intact << " intact; " << state->intact * rounds * lines_per_round << " lines and "
+            << state->intact * rounds << " blocks in those; "
             << mib(state->bytes_sent) << " MiB sent and " << mib(state->bytes_sent) << " MiB echoed, every byte checked; "
             << "fds " << fds_before << " before, " << fds_after << " after; RSS " << mib(rss_before) << " MiB before, "
             << mib(rss_idle) << " MiB with every connection idle, " << mib(rss_peak) << " MiB after the traffic, "

@@ -165,10 +165,8 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
         // At max_connections: the clients wait in the backlog until a
         // connection is gone (connection_gone) or an accept gives its
         // place back (below).
-        ++self->waiting_for_room_;
         error_code ignored = co_await self->room_.wait();
         (void)ignored;  // close() notifies too; the loop checks closed_
-        --self->waiting_for_room_;
         continue;
       }
       auto executor = self->options_.strand_per_connection ? net::any_io_executor(net::make_strand(self->executor_))
@@ -176,7 +174,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       ++self->accepting_;
       auto [ec, socket] = co_await l.acceptor.async_accept(executor, compat::use_tuple);
       --self->accepting_;
-      if (ec && self->waiting_for_room_ != 0) self->room_.notify_all();  // the place this accept held is free
+      if (ec) self->room_.notify_all();  // the place this accept held is free (no waiter: a timer's cancel)
       if (self->closed_) co_return;
       if (!ec) {
         l.pause.reset();
@@ -286,7 +284,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     const bool made_room = before == options_.max_connections;
     if (before != 1 && !made_room) return;
     net::post(strand_, [self = this->shared_from_this(), made_room] {
-      if (made_room && self->waiting_for_room_ != 0) self->room_.notify_all();
+      if (made_room) self->room_.notify_all();
       if (self->closed_ && self->open_.load() == 0) self->changed_.notify_all();
     });
   }
@@ -318,9 +316,8 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   std::function<void()> close_action_;
   exhaustion_reports exhaustion_reports_;
   event changed_;  // closed_ changed, or the last connection went
-  std::size_t accepting_ = 0;         // accepts in progress
-  std::size_t waiting_for_room_ = 0;  // accept loops waiting at max_connections
-  event room_;                        // a connection at the cap went, or an accept failed
+  std::size_t accepting_ = 0;  // accepts in progress
+  event room_;                 // a connection at the cap went, or an accept failed
 };
 
 }  // namespace costream::detail

@@ -184,22 +184,25 @@ class socket_transport {
   // gives each receive its own callback).
   static constexpr unsigned reads_per_turn = 16;
 
-  // One non-blocking read or write. A signal may interrupt it (EINTR, which
-  // POSIX allows even without waiting): Asio's asynchronous operations try
-  // again, but its synchronous read_some and write_some hand EINTR back, and
-  // taken for an error it would end the connection. So this tries again too.
-  std::size_t read_some(const net::mutable_buffer& buffer, error_code& ec) {
+  // One non-blocking read or write (`call` is the socket's read_some or
+  // write_some). A signal may interrupt it (EINTR, which POSIX allows even
+  // without waiting): Asio's asynchronous operations try again, but its
+  // synchronous read_some and write_some hand EINTR back, and taken for an
+  // error it would end the connection. So this tries again too.
+  template <class Call>
+  static std::size_t retrying_interrupts(Call call, error_code& ec) {
     for (;;) {
-      const std::size_t n = socket_.read_some(buffer, ec);
+      const std::size_t n = call(ec);
       if (ec != net::error::interrupted) return n;
     }
   }
 
+  std::size_t read_some(const net::mutable_buffer& buffer, error_code& ec) {
+    return retrying_interrupts([&](error_code& e) { return socket_.read_some(buffer, e); }, ec);
+  }
+
   std::size_t write_some(const net::const_buffer& buffer, error_code& ec) {
-    for (;;) {
-      const std::size_t n = socket_.write_some(buffer, ec);
-      if (ec != net::error::interrupted) return n;
-    }
+    return retrying_interrupts([&](error_code& e) { return socket_.write_some(buffer, e); }, ec);
   }
 
   // Non-blocking reads into the reader's buffer until the socket is empty,
