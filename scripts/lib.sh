@@ -11,7 +11,7 @@ test_packages=(cmake ninja-build g++ clang-19 libclang-rt-19-dev libfuzzer-19-de
 # What the local-only configurations add: the io-uring preset needs liburing; bench/run.sh also
 # builds the Go and tokio servers (its peers) and drives ping with redis-benchmark.
 io_uring_packages=(liburing-dev)
-bench_packages=(redis-tools golang-go cargo librust-tokio-dev liburing-dev python3)
+bench_packages=(redis-tools golang-go cargo librust-tokio-dev "${io_uring_packages[@]}" python3)
 
 # ensure_packages pkg...: installs the packages that are not installed yet (apt, as root or via sudo).
 ensure_packages() {

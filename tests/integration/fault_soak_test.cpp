@@ -58,6 +58,7 @@ constexpr int lines_per_round = 8;
 constexpr std::size_t max_line = 300;
 constexpr std::size_t max_block = 16 * 1024;
 constexpr auto op_timeout = 20s;  // any single wait; far above what a round takes
+constexpr test::soak_shape shape{rounds, lines_per_round, max_line, max_block};
 
 // The preloaded injector's exports.
 struct injector {
@@ -152,8 +153,6 @@ asio::awaitable<void> echo(std::shared_ptr<soak_state> state, stream_reader read
   state->servers[index] = o;
   ++state->servers_done;
 }
-
-constexpr test::soak_shape shape{rounds, lines_per_round, max_line, max_block};
 
 asio::awaitable<void> client(std::shared_ptr<soak_state> state, std::uint16_t port, unsigned id) {
   outcome& o = state->clients[id];

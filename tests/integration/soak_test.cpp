@@ -50,6 +50,7 @@ constexpr int rounds = 3;                    // per connection
 constexpr int lines_per_round = 8;           // then one block
 constexpr std::size_t max_line = 400;        // payload bytes, newline not counted
 constexpr std::size_t max_block = 24 * KiB;  // readexactly sizes: 1 .. max_block
+constexpr test::soak_shape shape{rounds, lines_per_round, max_line, max_block};
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define COSTREAM_SOAK_SANITIZED 1
@@ -100,8 +101,6 @@ std::string what(std::exception_ptr e) {
     return "unknown";
   }
 }
-
-constexpr test::soak_shape shape{rounds, lines_per_round, max_line, max_block};
 
 // The echo server (support/echo_soak.hpp).
 asio::awaitable<void> soak_echo(std::shared_ptr<soak_state> state, stream_reader reader, stream_writer writer) {
