@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <system_error>
 #include <tuple>
 #include <utility>
@@ -67,6 +68,11 @@ class data_waiter {
   }
 
  private:
+  // The waiting operation lives in storage_ when it fits (Asio's coroutine
+  // handler is a pointer): no allocation per wait, and nothing on
+  // the heap while a connection idles in a read.
+  static constexpr std::size_t inline_size = 3 * sizeof(void*);
+
   struct pending {
     virtual void complete(error_code ec, bool post) = 0;
     virtual void destroy() noexcept = 0;
@@ -85,7 +91,7 @@ class data_waiter {
     void complete(error_code ec, bool post) override {
       Handler h = std::move(handler);
       auto executor = net::get_associated_executor(h, *fallback);
-      delete this;
+      destroy();  // before resuming: the resumed read may wait again here
       auto resume = [h = std::move(h), ec]() mutable { std::move(h)(ec); };
       if (post) {
         net::post(executor, std::move(resume));
@@ -94,13 +100,13 @@ class data_waiter {
       }
     }
 
-    void destroy() noexcept override { delete this; }
-
-    // One per wait, on the path of every read that waits: from Asio's
-    // per-thread cache of small blocks rather than from malloc.
-    static void* operator new(std::size_t size) { return allocator().allocate(size); }
-    static void operator delete(void* p, std::size_t size) noexcept { allocator().deallocate(static_cast<unsigned char*>(p), size); }
-    static net::recycling_allocator<unsigned char> allocator() noexcept { return {}; }
+    void destroy() noexcept override {
+      if constexpr (fits_inline<Handler>) {
+        this->~pending_handler();
+      } else {
+        delete this;
+      }
+    }
 
     Handler handler;
     // No work guard: the transport's pending read (or the continuation
@@ -111,12 +117,21 @@ class data_waiter {
   };
 
   template <class Handler>
+  static constexpr bool fits_inline = sizeof(pending_handler<Handler>) <= inline_size &&
+                                      alignof(pending_handler<Handler>) <= alignof(void*);
+
+  template <class Handler>
   void start(Handler handler, const net::any_io_executor& executor) {
     auto slot = net::get_associated_cancellation_slot(handler);
     // A second waiter is a caller's bug (reader_core reports concurrent_read
     // before it gets here); complete the old one rather than lose it.
     if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(net::error::operation_aborted, true);
-    pending_ = new pending_handler<Handler>(std::move(handler), executor);
+    using operation = pending_handler<Handler>;
+    if constexpr (fits_inline<Handler>) {
+      pending_ = ::new (static_cast<void*>(storage_)) operation(std::move(handler), executor);
+    } else {
+      pending_ = new operation(std::move(handler), executor);
+    }
     // The generation, not the operation's address, names the wait a
     // cancellation handler belongs to: a later wait may reuse the address.
     const std::uint64_t generation = ++generation_;
@@ -130,6 +145,7 @@ class data_waiter {
 
   pending* pending_ = nullptr;
   std::uint64_t generation_ = 0;  // of the last wait started
+  alignas(void*) unsigned char storage_[inline_size];
 };
 
 }  // namespace costream::detail
