@@ -115,6 +115,50 @@ TEST_CASE("readline leaves the bytes after the line buffered", "[readline]") {
   });
 }
 
+// readline() looks at the buffer when it is called, to pick the coroutine
+// that serves the read, but reads nothing until it is awaited; these check
+// that what happens in between is seen.
+TEST_CASE("readline reads when awaited, not when made", "[readline]") {
+  test::run([&]() -> asio::awaitable<void> {
+    stream_reader reader(co_await asio::this_coro::executor, 8);
+    reader.feed_data("ab\n");
+    {
+      auto never_awaited = reader.readline();  // made while a line is buffered, then dropped
+    }
+    CHECK(reader.buffered() == "ab\n");
+
+    // Made while a line is buffered; the line is taken before it is awaited.
+    auto later = reader.readline();
+    CHECK(reader.try_readline() == "ab\n");
+    test::spawn_feeder(reader, {"c", "d\nrest"}, test::feed_end{.eof = false});
+    const std::string taken_later = co_await std::move(later);
+    CHECK(taken_later == "cd\n");
+    CHECK(reader.buffered() == "rest");
+
+    // Made while no line is buffered; one arrives before it is awaited.
+    auto waiting = reader.readline();
+    reader.feed_data("\nnext\n");
+    const std::string arrived = co_await std::move(waiting);
+    CHECK(arrived == "rest\n");
+    CHECK(reader.buffered() == "next\n");
+
+    // Made while a line is buffered; an over-long line replaces it before it
+    // is awaited: that line is dropped whole, as any readline would.
+    auto overrun = reader.readline();
+    CHECK(reader.try_readline() == "next\n");
+    reader.feed_data("0123456789\nok\n");
+    error_code ec;
+    try {
+      co_await std::move(overrun);
+    } catch (const limit_overrun_error& e) {
+      ec = e.code();
+    }
+    CHECK(ec == errc::line_too_long);
+    const std::string after = co_await reader.readline();
+    CHECK(after == "ok\n");
+  });
+}
+
 TEST_CASE("readline returns a line exactly as long as the limit", "[readline][limit]") {
   const std::string input = "abcd\nxy\n";
   for (const auto& chunks : test::chunkings(input)) {

@@ -153,19 +153,16 @@ inline net::awaitable<void> discard_line(reader_core* core, read_status& status)
   status.consumed = core->discarded;
 }
 
-inline net::awaitable<std::string> readline_op(reader_core* core, read_report report) {
-  // The common case, answered from the buffer without the loop below.
-  if (const std::optional<std::string_view> line = try_readline(*core)) {
-    if (report.ec != nullptr) report.ec->clear();
-    co_return std::string(*line);
-  }
+// readline in full: whatever the buffer holds when it is awaited, waiting
+// as long as it takes. Its frame is what an idle connection's read holds,
+// so it carries nothing of the common case (readline_buffered).
+inline net::awaitable<std::string> readline_waiting(reader_core* core, read_report report) {
   std::string line;
   static const separator_set newline{std::string("\n")};
   read_status status;
   std::shared_ptr<void> keep;  // owns the state from the first wait on
   if (!core->discarding_line) {
-    // buffered_line_size found no newline in the first `offset` bytes.
-    scan_position position{std::min(core->buffer().size(), core->limit() + 1), core->buffer().consumed_total()};
+    scan_position position{0, core->buffer().consumed_total()};
     while (!readuntil_scan(*core, newline, position, status, line)) {
       status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
       status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
@@ -196,6 +193,25 @@ inline net::awaitable<std::string> readline_op(reader_core* core, read_report re
   }
   if (core->discarding_line) co_await discard_line(core, status);
   co_return finish_read(*core, report, status, std::move(line));
+}
+
+// readline's common case: a whole line was buffered when the read was made.
+// It is taken when the read is awaited (at once, in the usual
+// `co_await reader.readline()`), so a read made and never awaited consumes
+// nothing; if the line is gone by then, the full read runs.
+inline net::awaitable<std::string> readline_buffered(reader_core* core, read_report report) {
+  if (const std::optional<std::string_view> line = try_readline(*core)) {
+    if (report.ec != nullptr) report.ec->clear();
+    co_return std::string(*line);
+  }
+  co_return co_await readline_waiting(core, report);
+}
+
+// Not a coroutine: it picks the one coroutine the read needs, so a read
+// that waits holds one frame, and a read the buffer answers a small one.
+inline net::awaitable<std::string> readline_op(reader_core* core, read_report report) {
+  if (buffered_line_size(*core) != 0) return readline_buffered(core, report);
+  return readline_waiting(core, report);
 }
 
 }  // namespace costream::detail
