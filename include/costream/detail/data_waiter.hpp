@@ -68,9 +68,9 @@ class data_waiter {
   }
 
  private:
-  // The waiting operation lives in storage_ when it fits (Asio's coroutine
-  // handler is a pointer): no allocation per wait, and nothing on
-  // the heap while a connection idles in a read.
+  // The waiting operation lives in storage_ (Asio's coroutine handler is a
+  // pointer, on every supported Asio): no allocation per wait, and nothing
+  // on the heap while a connection idles in a read.
   static constexpr std::size_t inline_size = 3 * sizeof(void*);
 
   struct pending {
@@ -100,13 +100,7 @@ class data_waiter {
       }
     }
 
-    void destroy() noexcept override {
-      if constexpr (fits_inline<Handler>) {
-        this->~pending_handler();
-      } else {
-        delete this;
-      }
-    }
+    void destroy() noexcept override { this->~pending_handler(); }
 
     Handler handler;
     // No work guard: the transport's pending read (or the continuation
@@ -117,21 +111,15 @@ class data_waiter {
   };
 
   template <class Handler>
-  static constexpr bool fits_inline = sizeof(pending_handler<Handler>) <= inline_size &&
-                                      alignof(pending_handler<Handler>) <= alignof(void*);
-
-  template <class Handler>
   void start(Handler handler, const net::any_io_executor& executor) {
     auto slot = net::get_associated_cancellation_slot(handler);
     // A second waiter is a caller's bug (reader_core reports concurrent_read
     // before it gets here); complete the old one rather than lose it.
     if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(net::error::operation_aborted, true);
     using operation = pending_handler<Handler>;
-    if constexpr (fits_inline<Handler>) {
-      pending_ = ::new (static_cast<void*>(storage_)) operation(std::move(handler), executor);
-    } else {
-      pending_ = new operation(std::move(handler), executor);
-    }
+    static_assert(sizeof(operation) <= inline_size && alignof(operation) <= alignof(void*),
+                  "costream: this Asio's coroutine handler outgrew data_waiter::inline_size");
+    pending_ = ::new (static_cast<void*>(storage_)) operation(std::move(handler), executor);
     // The generation, not the operation's address, names the wait a
     // cancellation handler belongs to: a later wait may reuse the address.
     const std::uint64_t generation = ++generation_;

@@ -16,7 +16,8 @@ namespace costream::detail {
 /// (an idle connection's read) it pins a block freed by something larger,
 /// such as an accept holding its new socket: measured, 333 bytes for an
 /// operation that needs far less. Bound to such an operation, this
-/// allocator gives it a block of its own size.
+/// allocator gives it a block of its own size. (std::allocator would not
+/// do: Asio maps it to that same cache.)
 template <class T>
 struct exact_allocator {
   using value_type = T;

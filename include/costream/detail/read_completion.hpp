@@ -4,6 +4,8 @@
 #define COSTREAM_DETAIL_READ_COMPLETION_HPP
 
 #include <costream/net.hpp>
+#include <costream/detail/exact_allocator.hpp>
+
 #include <cstddef>
 #include <memory>
 #include <utility>
@@ -44,6 +46,14 @@ class read_completion {
  private:
   std::shared_ptr<Owner> owner_;
 };
+
+/// The completion of the read a transport queues to wait for data. That
+/// read may wait as long as the connection idles, so its state gets a block
+/// of its own size (exact_allocator), not whatever Asio's cache holds.
+template <class Owner>
+auto queued_read_completion(std::shared_ptr<Owner> owner) {
+  return net::bind_allocator(exact_allocator<void>(), read_completion<Owner>(std::move(owner)));
+}
 
 }  // namespace costream::detail
 

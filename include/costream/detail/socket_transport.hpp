@@ -5,7 +5,6 @@
 
 #include <costream/net.hpp>
 #include <costream/detail/byte_buffer.hpp>
-#include <costream/detail/exact_allocator.hpp>
 #include <costream/detail/read_completion.hpp>
 #include <costream/detail/reader_core.hpp>
 #include <costream/detail/stream_traits.hpp>
@@ -65,10 +64,7 @@ class socket_transport {
   void begin_reading(const std::shared_ptr<Owner>& owner) {
     if (armed_ || end_ || stopping_) return;
     armed_ = true;
-    // The read may wait as long as the connection idles: its state gets a
-    // block of its own size, not whatever Asio's cache holds.
-    socket_.async_read_some(net::buffer(room_, wait_read_size),
-                            net::bind_allocator(exact_allocator<void>(), read_completion<Owner>(owner)));
+    socket_.async_read_some(net::buffer(room_, wait_read_size), queued_read_completion(owner));
   }
 
   /// Reads again after a pause, later (never inside this call): the socket

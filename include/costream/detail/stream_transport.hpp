@@ -5,7 +5,6 @@
 
 #include <costream/net.hpp>
 #include <costream/detail/byte_buffer.hpp>
-#include <costream/detail/exact_allocator.hpp>
 #include <costream/detail/read_completion.hpp>
 #include <costream/detail/reader_core.hpp>
 #include <costream/detail/stream_traits.hpp>
@@ -54,9 +53,7 @@ class stream_transport {
     byte_buffer& buffer = owner->reader().buffer();
     char* room = buffer.prepare(read_chunk);
     buffer.pin();
-    // The read may wait as long as the connection idles (see socket_transport).
-    stream_.async_read_some(net::buffer(room, read_chunk),
-                            net::bind_allocator(exact_allocator<void>(), read_completion<Owner>(owner)));
+    stream_.async_read_some(net::buffer(room, read_chunk), queued_read_completion(owner));
   }
 
   template <class Owner>

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <string>
 #include <tuple>
 #include <string_view>
@@ -155,14 +154,14 @@ inline net::awaitable<void> discard_line(reader_core* core, read_status& status)
 
 // readline in full: whatever the buffer holds when it is awaited, waiting
 // as long as it takes. Its frame is what an idle connection's read holds,
-// so it carries nothing of the common case (readline_buffered).
-inline net::awaitable<std::string> readline_waiting(reader_core* core, read_report report) {
+// so it carries nothing of the common case (readline_buffered). `position`:
+// how far the buffer was already searched for a newline (see scan_position).
+inline net::awaitable<std::string> readline_waiting(reader_core* core, read_report report, scan_position position) {
   std::string line;
   static const separator_set newline{std::string("\n")};
   read_status status;
   std::shared_ptr<void> keep;  // owns the state from the first wait on
   if (!core->discarding_line) {
-    scan_position position{0, core->buffer().consumed_total()};
     while (!readuntil_scan(*core, newline, position, status, line)) {
       status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
       status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
@@ -195,23 +194,32 @@ inline net::awaitable<std::string> readline_waiting(reader_core* core, read_repo
   co_return finish_read(*core, report, status, std::move(line));
 }
 
-// readline's common case: a whole line was buffered when the read was made.
-// It is taken when the read is awaited (at once, in the usual
+// readline's common case: a whole line of `size` bytes was buffered when the
+// read was made, after `consumed` bytes had been taken from the stream. It
+// is taken when the read is awaited (at once, in the usual
 // `co_await reader.readline()`), so a read made and never awaited consumes
-// nothing; if the line is gone by then, the full read runs.
-inline net::awaitable<std::string> readline_buffered(reader_core* core, read_report report) {
-  if (const std::optional<std::string_view> line = try_readline(*core)) {
+// nothing. Bytes are only appended while nothing is taken, so an unchanged
+// count means the line is still there, unsearched again; if a read took
+// bytes meanwhile, the full read runs.
+inline net::awaitable<std::string> readline_buffered(reader_core* core, read_report report, std::size_t size,
+                                                     std::size_t consumed) {
+  if (core->buffer().consumed_total() == consumed) {
     if (report.ec != nullptr) report.ec->clear();
-    co_return std::string(*line);
+    co_return std::string(take_view(*core, size));
   }
-  co_return co_await readline_waiting(core, report);
+  co_return co_await readline_waiting(core, report, scan_position{});
 }
 
-// Not a coroutine: it picks the one coroutine the read needs, so a read
-// that waits holds one frame, and a read the buffer answers a small one.
+// Not a coroutine: it searches the buffer once and picks the one coroutine
+// the read needs, so a read that waits holds one frame, and a read the
+// buffer answers a small one.
 inline net::awaitable<std::string> readline_op(reader_core* core, read_report report) {
-  if (buffered_line_size(*core) != 0) return readline_buffered(core, report);
-  return readline_waiting(core, report);
+  const byte_buffer& buffer = core->buffer();
+  if (const std::size_t size = buffered_line_size(*core)) return readline_buffered(core, report, size, buffer.consumed_total());
+  // buffered_line_size found no newline in the first `searched` bytes (it
+  // searches nothing while an over-long line is being discarded).
+  const std::size_t searched = core->discarding_line ? 0 : std::min(buffer.size(), core->limit() + 1);
+  return readline_waiting(core, report, scan_position{searched, buffer.consumed_total()});
 }
 
 }  // namespace costream::detail
