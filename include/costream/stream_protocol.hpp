@@ -123,7 +123,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   /// @param limit the reader's limit.
   /// @throws std::invalid_argument if limit is 0.
   basic_stream_protocol(private_tag, Stream stream, std::size_t limit)
-      : transport_(std::move(stream)), reader_(transport_.stream().get_executor(), limit) {
+      : transport_(std::move(stream)), reader_(limit) {
     reader_.attach(this);
   }
 
@@ -145,9 +145,10 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   const Stream& stream() const noexcept { return transport_.stream(); }
   /// The executor the connection runs on.
   ///
-  /// @return the stream's executor, as it was when the protocol was made.
-  // One copy of the executor, the reader's: an idle connection should cost little.
-  const executor_type& get_executor() const noexcept { return reader_.executor(); }
+  /// @return the stream's executor.
+  // The stream's own copy is the only one: an idle connection should cost
+  // little. (Asio's I/O objects give it from a non-const member.)
+  executor_type get_executor() const noexcept { return const_cast<Stream&>(transport_.stream()).get_executor(); }
 
   /// The reader state, shared with the reader handles.
   ///
@@ -364,6 +365,7 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   // brought the buffer down to the limit.
   void resume_reading() override { transport_.resume_reading(this->shared_from_this()); }
   std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
+  net::any_io_executor executor() override { return get_executor(); }
 
   // ---- asyncio's protocol callbacks ----------------------------------------
 

@@ -426,7 +426,7 @@ class basic_stream_reader {
   ///
   /// @return the connection's executor, or the one a reader fed by hand
   /// was made with.
-  const executor_type& get_executor() const noexcept { return core_->executor(); }
+  executor_type get_executor() const noexcept { return core_->executor(); }
 
   /// The connection's protocol; null for a reader fed by hand.
   ///

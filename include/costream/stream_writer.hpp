@@ -264,7 +264,7 @@ class basic_stream_writer {
   /// The executor the writer's operations run on.
   ///
   /// @return the connection's executor.
-  const executor_type& get_executor() const noexcept { return protocol_->get_executor(); }
+  executor_type get_executor() const noexcept { return protocol_->get_executor(); }
 
  private:
   static void throw_error(protocol_type& p, const error_code& ec) {

@@ -40,13 +40,11 @@ class data_waiter {
   bool waiting() const noexcept { return pending_ != nullptr; }
 
   /// Waits until notify(); completes with its error code (empty for data),
-  /// or operation_aborted when cancelled. Not a coroutine: the caller's
-  /// co_await is the only frame.
-  /// `executor`: where to complete if the awaiting coroutine names none;
-  /// it must outlive the wait (the waiter's owner holds it).
-  net::awaitable<std::tuple<error_code>> wait(const net::any_io_executor& executor) {
+  /// or operation_aborted when cancelled, on the awaiting coroutine's
+  /// executor. Not a coroutine: the caller's co_await is the only frame.
+  net::awaitable<std::tuple<error_code>> wait() {
     return net::async_initiate<decltype(compat::use_tuple), void(error_code)>(
-        [this, executor = &executor](auto handler) { start(std::move(handler), *executor); }, compat::use_tuple);
+        [this](auto handler) { start(std::move(handler)); }, compat::use_tuple);
   }
 
   /// Completes the waiting operation, if any, with `ec`: inline when called
@@ -71,7 +69,7 @@ class data_waiter {
   // The waiting operation lives in storage_ (Asio's coroutine handler is a
   // pointer, on every supported Asio): no allocation per wait, and nothing
   // on the heap while a connection idles in a read.
-  static constexpr std::size_t inline_size = 3 * sizeof(void*);
+  static constexpr std::size_t inline_size = 2 * sizeof(void*);
 
   struct pending {
     virtual void complete(error_code ec, bool post) = 0;
@@ -83,14 +81,15 @@ class data_waiter {
 
   template <class Handler>
   struct pending_handler final : pending {
-    pending_handler(Handler h, const net::any_io_executor& fallback) : handler(std::move(h)), fallback(&fallback) {}
+    explicit pending_handler(Handler h) : handler(std::move(h)) {}
 
     // The cancellation handler installed in start() stays in the slot: the
     // awaiting coroutine clears its slot when it resumes (and it may be the
     // one running now), and it only acts while its operation is pending_.
     void complete(error_code ec, bool post) override {
       Handler h = std::move(handler);
-      auto executor = net::get_associated_executor(h, *fallback);
+      // A coroutine's handler carries the coroutine's executor.
+      auto executor = net::get_associated_executor(h);
       destroy();  // before resuming: the resumed read may wait again here
       auto resume = [h = std::move(h), ec]() mutable { std::move(h)(ec); };
       if (post) {
@@ -102,16 +101,14 @@ class data_waiter {
 
     void destroy() noexcept override { this->~pending_handler(); }
 
-    Handler handler;
     // No work guard: the transport's pending read (or the continuation
     // that resumes it) is the connection's outstanding work while a read
-    // waits, and an idle connection should cost little. The executor
-    // outlives the wait (its owner drops the wait before it goes).
-    const net::any_io_executor* fallback;
+    // waits, and an idle connection should cost little.
+    Handler handler;
   };
 
   template <class Handler>
-  void start(Handler handler, const net::any_io_executor& executor) {
+  void start(Handler handler) {
     auto slot = net::get_associated_cancellation_slot(handler);
     // A second waiter is a caller's bug (reader_core reports concurrent_read
     // before it gets here); complete the old one rather than lose it.
@@ -119,7 +116,7 @@ class data_waiter {
     using operation = pending_handler<Handler>;
     static_assert(sizeof(operation) <= inline_size && alignof(operation) <= alignof(void*),
                   "costream: this Asio's coroutine handler outgrew data_waiter::inline_size");
-    pending_ = ::new (static_cast<void*>(storage_)) operation(std::move(handler), executor);
+    pending_ = ::new (static_cast<void*>(storage_)) operation(std::move(handler));
     // The generation, not the operation's address, names the wait a
     // cancellation handler belongs to: a later wait may reuse the address.
     const std::uint64_t generation = ++generation_;

@@ -28,6 +28,9 @@ class event {
   explicit event(const net::any_io_executor& executor)
       : timer_(executor, net::steady_timer::time_point::max()) {}
 
+  /// The executor given at construction.
+  net::any_io_executor executor() noexcept { return timer_.get_executor(); }
+
   /// Wakes every current waiter.
   void notify_all() {
     ++generation_;

@@ -36,6 +36,9 @@ class reader_transport {
   /// by a read for as long as it waits.
   virtual std::shared_ptr<void> keep_alive() = 0;
 
+  /// The connection's executor.
+  virtual net::any_io_executor executor() = 0;
+
  protected:
   ~reader_transport() = default;
 };
@@ -48,15 +51,22 @@ class reader_transport {
 /// has to wait or the reads have brought the buffer down to the limit.
 class reader_core : public std::enable_shared_from_this<reader_core> {
  public:
-  reader_core(const net::any_io_executor& executor, std::size_t limit)
-      : executor_(executor), limit_(limit) {
+  /// A connected reader's state: attach() names its transport, which also
+  /// gives the executor (the connection holds one copy of it, the stream's).
+  explicit reader_core(std::size_t limit) : limit_(limit) {
     if (limit == 0) throw std::invalid_argument("costream: the limit must be greater than zero");
+  }
+  /// The state of a reader fed by hand on `executor`.
+  reader_core(const net::any_io_executor& executor, std::size_t limit) : reader_core(limit) {
+    event_ = std::make_unique<event>(executor);
   }
 
   reader_core(const reader_core&) = delete;
   reader_core& operator=(const reader_core&) = delete;
 
-  const net::any_io_executor& executor() const noexcept { return executor_; }
+  net::any_io_executor executor() const noexcept {
+    return transport_ != nullptr ? transport_->executor() : event_->executor();
+  }
   std::size_t limit() const noexcept { return limit_; }
   byte_buffer& buffer() noexcept { return buffer_; }
   const byte_buffer& buffer() const noexcept { return buffer_; }
@@ -161,7 +171,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
       self->reading_paused_ = false;
       self->transport_->resume_reading();
     }
-    return self->waiter_.wait(self->executor_);
+    return self->waiter_.wait();
   }
 
   /// A wait's outcome as the read must see it: operation_aborted if the
@@ -221,7 +231,6 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     const wait_scope waiting(*this);
     error_code ec;
     try {
-      if (!event_) event_ = std::make_unique<event>(executor_);
       ec = co_await event_->wait();
     } catch (...) {
       // Asio refuses to start an operation in an already-cancelled coroutine.
@@ -237,7 +246,6 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     waiter_.notify_later();
   }
 
-  net::any_io_executor executor_;
   std::size_t limit_;
   byte_buffer buffer_;
   bool eof_ = false;
@@ -247,7 +255,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   bool reading_paused_ = false;  // the transport stopped reading (over 2 x limit buffered)
   reader_transport* transport_ = nullptr;
   data_waiter waiter_;            // the waiting read of a connected reader
-  std::unique_ptr<event> event_;  // only for readers fed by hand, made on their first wait
+  std::unique_ptr<event> event_;  // only for readers fed by hand: their wait, and their executor
 };
 
 }  // namespace costream::detail

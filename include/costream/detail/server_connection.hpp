@@ -22,21 +22,30 @@ namespace costream::detail {
 /// last owner to let go, on whichever thread, ends the connection's count:
 /// the destructor calls Owner::connection_gone().
 ///
-/// Everything but executor() is touched on the connection's executor only
-/// (or, before the connection's coroutines start, on the server's strand).
+/// Everything but executor() and owner() is touched on the connection's
+/// executor only (or, before the connection's coroutines start, on the
+/// server's strand).
 template <class Owner>
 class server_connection {
  public:
   using protocol_type = typename Owner::protocol_type;
 
-  server_connection(std::shared_ptr<Owner> owner, net::any_io_executor executor) noexcept
-      : owner_(std::move(owner)), executor_(std::move(executor)) {}
+  /// `executor`: the connection's; kept only when it is not the server's
+  /// (a strand per connection), so that an idle connection's record stays
+  /// small in the common case.
+  server_connection(std::shared_ptr<Owner> owner, const net::any_io_executor& executor)
+      : owner_(std::move(owner)),
+        own_executor_(executor == owner_->executor() ? nullptr : std::make_unique<net::any_io_executor>(executor)) {}
   server_connection(const server_connection&) = delete;
   server_connection& operator=(const server_connection&) = delete;
   ~server_connection() { owner_->connection_gone(); }
 
-  /// The connection's executor (its strand).
-  const net::any_io_executor& executor() const noexcept { return executor_; }
+  /// The connection's executor (its strand, or the server's executor).
+  const net::any_io_executor& executor() const noexcept {
+    return own_executor_ ? *own_executor_ : owner_->executor();
+  }
+  /// The server that made the connection.
+  Owner& owner() const noexcept { return *owner_; }
 
   /// The connection is ready (accepted, upgraded): close() and abort() go to
   /// its protocol from now on, which keeps `self` until it is lost.
@@ -73,7 +82,7 @@ class server_connection {
   }
 
   std::shared_ptr<Owner> owner_;
-  net::any_io_executor executor_;
+  std::unique_ptr<net::any_io_executor> own_executor_;  // null: the server's executor
   std::weak_ptr<protocol_type> protocol_;  // set by attach()
   net::cancellation_signal upgrade_signal_;
   bool upgrading_ = true;  // until attach(): close and abort cancel the upgrade

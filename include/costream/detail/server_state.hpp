@@ -84,6 +84,8 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   }
 
   const net::any_io_executor& strand() const noexcept { return strand_; }
+  /// The executor the server was started on (its connections', unless each has a strand).
+  const net::any_io_executor& executor() const noexcept { return executor_; }
   const options_type& options() const noexcept { return options_; }
   const std::vector<endpoint_type>& endpoints() const noexcept { return endpoints_; }
   bool is_serving() const noexcept { return serving_.load(); }
@@ -203,7 +205,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       auto executor = socket.get_executor();
       const net::cancellation_slot slot = connection->upgrade_slot();
       net::co_spawn(executor, upgrade_(std::move(socket), options_.limit),
-                     net::bind_cancellation_slot(slot, upgraded{this->shared_from_this(), std::move(connection)}));
+                     net::bind_cancellation_slot(slot, upgraded{std::move(connection)}));
     } else if constexpr (std::is_same_v<Stream, socket_type>) {
       std::shared_ptr<protocol_type> protocol;
       try {
@@ -239,27 +241,28 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       return;
     }
     net::co_spawn(protocol->get_executor(), std::move(client),
-                   client_done{this->shared_from_this(), std::move(connection)});
+                   client_done{std::move(connection)});
   }
 
   // Completion of an upgrade: start the callback, or report why it failed
-  // (unless close_clients or abort_clients stopped it).
+  // (unless close_clients or abort_clients stopped it). The connection
+  // owns the server: one pointer reaches both.
   struct upgraded {
-    std::shared_ptr<server_state> self;
     std::shared_ptr<connection_type> connection;
     void operator()(std::exception_ptr e, std::shared_ptr<protocol_type> protocol) {
-      if (!e) return self->start_client(protocol, std::move(connection));
-      if (!connection->upgrade_stopped()) self->report(e);
+      server_state& self = connection->owner();
+      if (!e) return self.start_client(protocol, std::move(connection));
+      if (!connection->upgrade_stopped()) self.report(e);
     }
   };
 
   // Completion of a client callback; `connection` counts the callback as
-  // running until then.
+  // running until then (and keeps the server alive). It is stored in the
+  // frame of every running callback: one pointer, nothing more.
   struct client_done {
-    std::shared_ptr<server_state> self;
     std::shared_ptr<connection_type> connection;
     void operator()(std::exception_ptr e) const {
-      if (e) self->report(e);
+      if (e) connection->owner().report(e);
     }
   };
 
