@@ -39,12 +39,29 @@ class data_waiter {
 
   bool waiting() const noexcept { return pending_ != nullptr; }
 
-  /// Waits until notify(); completes with its error code (empty for data),
-  /// or operation_aborted when cancelled, on the awaiting coroutine's
-  /// executor. Not a coroutine: the caller's co_await is the only frame.
-  net::awaitable<std::tuple<error_code>> wait() {
-    return net::async_initiate<decltype(compat::use_tuple), void(error_code)>(
-        [this](auto handler) { start(std::move(handler)); }, compat::use_tuple);
+  /// Starts the one waiting operation: `handler` is called with notify()'s
+  /// error code (empty for data), or operation_aborted when the operation
+  /// is cancelled through its cancellation slot, on its associated
+  /// executor.
+  template <class Handler>
+  void start(Handler handler) {
+    auto slot = net::get_associated_cancellation_slot(handler);
+    // A second waiter is a caller's bug (reader_core reports concurrent_read
+    // before it gets here); complete the old one rather than lose it.
+    if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(net::error::operation_aborted, true);
+    using operation = pending_handler<Handler>;
+    static_assert(sizeof(operation) <= inline_size && alignof(operation) <= alignof(void*),
+                  "costream: the waiting handler outgrew data_waiter::inline_size");
+    pending_ = ::new (static_cast<void*>(storage_)) operation(std::move(handler));
+    // The generation, not the operation's address, names the wait a
+    // cancellation handler belongs to: a later wait may reuse the address.
+    const std::uint64_t generation = ++generation_;
+    if (slot.is_connected()) {
+      slot.assign([this, generation](net::cancellation_type type) {
+        if (type != net::cancellation_type::none && pending_ != nullptr && generation_ == generation)
+          std::exchange(pending_, nullptr)->complete(net::error::operation_aborted, true);
+      });
+    }
   }
 
   /// Completes the waiting operation, if any, with `ec`: inline when called
@@ -66,10 +83,11 @@ class data_waiter {
   }
 
  private:
-  // The waiting operation lives in storage_ (Asio's coroutine handler is a
-  // pointer, on every supported Asio): no allocation per wait, and nothing
-  // on the heap while a connection idles in a read.
-  static constexpr std::size_t inline_size = 2 * sizeof(void*);
+  // The waiting operation lives in storage_ (a resume_handler is the
+  // coroutine's thread and a pointer to its result, on every supported
+  // Asio): no allocation per wait, and nothing on the heap while a
+  // connection idles in a read.
+  static constexpr std::size_t inline_size = 3 * sizeof(void*);
 
   struct pending {
     virtual void complete(error_code ec, bool post) = 0;
@@ -106,27 +124,6 @@ class data_waiter {
     // waits, and an idle connection should cost little.
     Handler handler;
   };
-
-  template <class Handler>
-  void start(Handler handler) {
-    auto slot = net::get_associated_cancellation_slot(handler);
-    // A second waiter is a caller's bug (reader_core reports concurrent_read
-    // before it gets here); complete the old one rather than lose it.
-    if (pending_ != nullptr) std::exchange(pending_, nullptr)->complete(net::error::operation_aborted, true);
-    using operation = pending_handler<Handler>;
-    static_assert(sizeof(operation) <= inline_size && alignof(operation) <= alignof(void*),
-                  "costream: this Asio's coroutine handler outgrew data_waiter::inline_size");
-    pending_ = ::new (static_cast<void*>(storage_)) operation(std::move(handler));
-    // The generation, not the operation's address, names the wait a
-    // cancellation handler belongs to: a later wait may reuse the address.
-    const std::uint64_t generation = ++generation_;
-    if (slot.is_connected()) {
-      slot.assign([this, generation](net::cancellation_type type) {
-        if (type != net::cancellation_type::none && pending_ != nullptr && generation_ == generation)
-          std::exchange(pending_, nullptr)->complete(net::error::operation_aborted, true);
-      });
-    }
-  }
 
   pending* pending_ = nullptr;
   std::uint64_t generation_ = 0;  // of the last wait started

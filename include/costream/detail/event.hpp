@@ -37,6 +37,20 @@ class event {
     timer_.cancel();
   }
 
+  /// As wait(), for a handler: `handler` gets no error once notify_all()
+  /// is called, or operation_aborted if this wait is cancelled first (through
+  /// its cancellation slot). The event must outlive the wait.
+  template <class Handler>
+  void async_wait(Handler handler) {
+    auto executor = net::get_associated_executor(handler, timer_.get_executor());
+    auto slot = net::get_associated_cancellation_slot(handler);
+    timer_.async_wait(net::bind_cancellation_slot(
+        slot, net::bind_executor(executor, [this, generation = generation_, h = std::move(handler)](error_code) mutable {
+          // The timer never expires: every completion is a cancellation.
+          std::move(h)(generation != generation_ ? error_code{} : error_code(net::error::operation_aborted));
+        })));
+  }
+
   /// Completes with no error once notify_all() is called, or with
   /// operation_aborted if this wait is cancelled first.
   net::awaitable<error_code> wait() {

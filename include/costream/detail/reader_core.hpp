@@ -8,6 +8,7 @@
 #include <costream/detail/byte_buffer.hpp>
 #include <costream/detail/data_waiter.hpp>
 #include <costream/detail/event.hpp>
+#include <costream/detail/frame_free_wait.hpp>
 #include <costream/error.hpp>
 
 #include <cstddef>
@@ -145,9 +146,10 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   bool discarding_line = false;
   std::size_t discarded = 0;
 
-  /// Waits until the buffer, the end-of-stream flag or the exception may have
-  /// changed; completes with an error code (std::tuple, as Asio's as_tuple
-  /// gives it). errc::concurrent_read if another read already waits
+  /// `co_await wait_for_data(...)`: waits until the buffer, the end-of-stream
+  /// flag or the exception may have changed, and leaves an error code in
+  /// `result` (a variable of the awaiting coroutine's frame): empty, or
+  /// errc::concurrent_read if another read already waits
   /// (reported, never corrupting the buffer), operation_aborted if the
   /// awaiting coroutine was cancelled: then the caller consumes nothing
   /// (check after_wait too), and every byte that arrived stays buffered.
@@ -156,22 +158,10 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   /// (no reference count is touched per read); from its first wait on,
   /// `keep` (in the read's frame) owns the connection, so the read can
   /// finish even if every handle went away meanwhile.
-  static net::awaitable<std::tuple<error_code>> wait_for_data(reader_core* self, std::shared_ptr<void>& keep) {
-    // Not a coroutine: the awaited wait is the only frame (an idle
-    // connection holds it for as long as it idles).
-    if (self->waiting()) return ready(make_error_code(errc::concurrent_read));
-    if (!keep) keep = self->keep_alive();
-    if (self->transport_ == nullptr) return self->wait_fed();
-    // The coroutine suspends now, so no view of the buffer is in use: an
-    // empty buffer gives its storage back while the connection waits.
-    if (self->buffer_.empty() && !self->buffer_.pinned()) self->buffer_.release();
-    if (self->reading_paused_) {
-      // asyncio's _wait_for_data: a read that needs more than is buffered
-      // resumes the transport, whatever the buffer holds.
-      self->reading_paused_ = false;
-      self->transport_->resume_reading();
-    }
-    return self->waiter_.wait();
+  static auto wait_for_data(reader_core* self, std::shared_ptr<void>& keep, error_code& result) {
+    // Awaited in Asio's frame-free form (see frame_free_wait.hpp): an idle
+    // connection's read holds its own frame and nothing more.
+    return frame_free_wait{[self, &keep, &result](coroutine_frame* frame) { self->start_wait(frame, keep, result); }};
   }
 
   /// A wait's outcome as the read must see it: operation_aborted if the
@@ -186,19 +176,6 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   /// Destroys a waiting read's suspended coroutine without resuming it:
   /// for a connection torn down with the io_context (see data_waiter).
   void drop_waiter() noexcept { waiter_.drop(); }
-
-  /// Marks a read as waiting for as long as it lives (the wait of a
-  /// reader fed by hand).
-  class wait_scope {
-   public:
-    explicit wait_scope(reader_core& core) noexcept : core_(core) { core_.waiting_ = true; }
-    wait_scope(const wait_scope&) = delete;
-    wait_scope& operator=(const wait_scope&) = delete;
-    ~wait_scope() { core_.waiting_ = false; }
-
-   private:
-    reader_core& core_;
-  };
 
   /// Whether a wait that completed without error must still report
   /// operation_aborted: an operation that completed just as the coroutine was
@@ -223,21 +200,56 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     }
   }
 
-  static net::awaitable<std::tuple<error_code>> ready(error_code ec) { co_return std::tuple(ec); }
+  // Runs once the waiting coroutine has suspended (see wait_for_data).
+  void start_wait(coroutine_frame* frame, std::shared_ptr<void>& keep, error_code& result) {
+    if (waiting()) {
+      result = errc::concurrent_read;
+      return;  // the coroutine keeps its thread: it resumes at once
+    }
+    coroutine_thread* thread = frame->detach_thread();
+    if (cancelled(thread->get_cancellation_state())) {
+      // Cancelled before it waits: no cancellation will come to end the
+      // wait (Asio's own operations refuse to start then).
+      frame->attach_thread(thread);
+      result = net::error::operation_aborted;
+      return;
+    }
+    if (!keep) keep = keep_alive();
+    if (transport_ == nullptr) return start_fed_wait(resume_handler(thread, &result));
+    // The coroutine is suspended, so no view of the buffer is in use: an
+    // empty buffer gives its storage back while the connection waits.
+    if (buffer_.empty() && !buffer_.pinned()) buffer_.release();
+    if (reading_paused_) {
+      // asyncio's _wait_for_data: a read that needs more than is buffered
+      // resumes the transport, whatever the buffer holds.
+      reading_paused_ = false;
+      transport_->resume_reading();
+    }
+    waiter_.start(resume_handler(thread, &result));
+  }
 
   // The wait of a reader fed by hand: until feed_data, feed_eof or
-  // set_exception (or a cancellation).
-  net::awaitable<std::tuple<error_code>> wait_fed() {
-    const wait_scope waiting(*this);
-    error_code ec;
-    try {
-      ec = co_await event_->wait();
-    } catch (...) {
-      // Asio refuses to start an operation in an already-cancelled coroutine.
-      ec = current_system_error_or_rethrow();
-    }
-    co_return std::tuple(ec);
+  // set_exception (or a cancellation), on the event's timer, which keeps the
+  // io_context's work and is destroyed with it.
+  void start_fed_wait(resume_handler handler) {
+    waiting_ = true;
+    event_->async_wait(fed_wait_done{std::move(handler), this});
   }
+
+  struct fed_wait_done {
+    resume_handler handler;
+    reader_core* core;
+
+    using executor_type = net::any_io_executor;
+    executor_type get_executor() const noexcept { return handler.get_executor(); }
+    using cancellation_slot_type = net::cancellation_slot;
+    cancellation_slot_type get_cancellation_slot() const noexcept { return handler.get_cancellation_slot(); }
+
+    void operator()(const error_code& ec) {
+      core->waiting_ = false;
+      handler(ec);
+    }
+  };
 
   // Wakes for feed_data, feed_eof and set_exception (from the transport or
   // from user code): the waiting read resumes later, not inside the call.

@@ -31,7 +31,7 @@ inline net::awaitable<std::string> read_some_op(reader_core* core, std::size_t n
       break;
     }
     if (take_stored_exception(*core, status) || core->eof()) break;
-    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    co_await reader_core::wait_for_data(core, keep, status.ec);
     status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
     if (status.ec) break;
   }
@@ -52,7 +52,7 @@ inline net::awaitable<std::string> read_all_op(reader_core* core, read_report re
       break;
     }
     if (take_stored_exception(*core, status)) break;
-    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    co_await reader_core::wait_for_data(core, keep, status.ec);
     status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
     if (status.ec) break;
   }

@@ -40,7 +40,7 @@ inline net::awaitable<std::string> readexactly_op(reader_core* core, std::size_t
       status.expected = n;
       break;
     }
-    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    co_await reader_core::wait_for_data(core, keep, status.ec);
     status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
     if (status.ec) break;
   }

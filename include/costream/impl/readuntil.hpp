@@ -111,7 +111,7 @@ inline net::awaitable<std::string> readuntil_op(reader_core* core, separator_set
   std::string data;
   std::shared_ptr<void> keep;  // owns the state from the first wait on
   while (!readuntil_scan(*core, separators, position, status, data)) {
-    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    co_await reader_core::wait_for_data(core, keep, status.ec);
     status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
     if (status.ec) break;
   }
@@ -143,7 +143,7 @@ inline net::awaitable<void> discard_line(reader_core* core, read_status& status)
     core->clear_buffer();
     if (take_stored_exception(*core, status)) co_return;
     if (core->eof()) break;
-    status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+    co_await reader_core::wait_for_data(core, keep, status.ec);
     status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
     if (status.ec) co_return;  // still discarding: the next readline goes on with it
   }
@@ -163,7 +163,7 @@ inline net::awaitable<std::string> readline_waiting(reader_core* core, read_repo
   std::shared_ptr<void> keep;  // owns the state from the first wait on
   if (!core->discarding_line) {
     while (!readuntil_scan(*core, newline, position, status, line)) {
-      status.ec = std::get<0>(co_await reader_core::wait_for_data(core, keep));
+      co_await reader_core::wait_for_data(core, keep, status.ec);
       status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
       if (status.ec) break;
     }
