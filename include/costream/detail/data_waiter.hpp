@@ -4,14 +4,12 @@
 #define COSTREAM_DETAIL_DATA_WAITER_HPP
 
 #include <costream/net.hpp>
-#include <costream/compat.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <new>
 #include <system_error>
-#include <tuple>
 #include <utility>
 
 namespace costream::detail {

@@ -18,7 +18,6 @@
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
-#include <tuple>
 
 namespace costream::detail {
 

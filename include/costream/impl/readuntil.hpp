@@ -13,7 +13,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <string_view>
 
 namespace costream::detail {
