@@ -300,3 +300,31 @@ TEST_CASE("a read that the buffer completes is not refused while another read wa
     CHECK(first_data == "abcde");
   });
 }
+
+TEST_CASE("a read in a coroutine cancelled before it waits reports operation_aborted at once", "[cancel][error_code]") {
+  test::run([&]() -> asio::awaitable<void> {
+    const auto ex = co_await asio::this_coro::executor;
+    stream_reader reader(ex, 8);
+    reader.feed_data("par");
+    asio::cancellation_signal signal;
+    costream::error_code ec;
+    bool emitted = false;
+    bool done = false;
+    auto body = [&]() -> asio::awaitable<void> {
+      // Asio would otherwise refuse the await itself; the read must not
+      // wait for a cancellation that has already come.
+      co_await asio::this_coro::throw_if_cancelled(false);
+      while (!emitted) co_await test::yield_turns(1);
+      std::string line = co_await reader.readline(ec);
+      CHECK(line.empty());
+      done = true;
+    };
+    asio::co_spawn(ex, body(), asio::bind_cancellation_slot(signal.slot(), test::rethrow));
+    co_await test::yield_turns();
+    signal.emit(asio::cancellation_type::terminal);
+    emitted = true;
+    while (!done) co_await test::yield_turns(1);
+    CHECK(ec == asio::error::operation_aborted);
+    CHECK(reader.buffered() == "par");
+  });
+}
