@@ -64,7 +64,7 @@ class socket_transport {
   void begin_reading(const std::shared_ptr<Owner>& owner) {
     if (armed_ || end_ || stopping_) return;
     armed_ = true;
-    socket_.async_read_some(net::buffer(room_, wait_read_size), queued_read_completion(owner));
+    socket_.async_read_some(net::buffer(room_, wait_read_size), queued_read_completion<Owner>(owner));
   }
 
   /// Reads again after a pause, later (never inside this call): the socket

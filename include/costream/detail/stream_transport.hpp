@@ -53,7 +53,7 @@ class stream_transport {
     byte_buffer& buffer = owner->reader().buffer();
     char* room = buffer.prepare(read_chunk);
     buffer.pin();
-    stream_.async_read_some(net::buffer(room, read_chunk), queued_read_completion(owner));
+    stream_.async_read_some(net::buffer(room, read_chunk), queued_read_completion<Owner>(owner));
   }
 
   template <class Owner>
