@@ -14,12 +14,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace costream;
@@ -279,6 +281,56 @@ TEST_CASE("wait_closed waits until every client callback has returned", "[server
     CHECK(finished);
     rethrow_if(wait_failure);
   });
+}
+
+TEST_CASE("the io_context has work while a client callback waits on something that holds none", "[server]") {
+  // A callback runs as co_spawn would run it: while it has not returned,
+  // io_context::run() does not return under it. Here nothing else holds
+  // work: the server no longer accepts, and after end of stream the
+  // connection reads no more. The callback then waits on an operation of
+  // its own that holds no work (its handler is only parked).
+  asio::io_context io;
+  std::function<void()> parked;
+  bool callback_returned = false;
+  bool setup_done = false;
+  std::optional<server> srv;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        srv.emplace(co_await start_server(
+            [&](stream_reader reader, stream_writer) -> asio::awaitable<void> {
+              const std::string all = co_await reader.read();  // to end of stream
+              co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+                  [&](auto handler) {
+                    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+                    parked = [shared] { std::move(*shared)(); };
+                  },
+                  asio::use_awaitable);
+              callback_returned = all == "bye";
+            },
+            "127.0.0.1", 0));
+        tcp::socket client(io);
+        co_await client.async_connect(srv->sockets()[0], asio::use_awaitable);
+        co_await asio::async_write(client, asio::buffer(std::string("bye")), asio::use_awaitable);
+        client.shutdown(tcp::socket::shutdown_send);
+        const bool waiting = co_await test::eventually([&] { return static_cast<bool>(parked); });
+        CHECK(waiting);
+        srv->close();
+        setup_done = true;
+      },
+      asio::detached);
+  for (int i = 0; i < 100 && !setup_done; ++i) io.run_for(50ms);
+  REQUIRE(setup_done);
+
+  io.run_for(300ms);
+  CHECK_FALSE(io.stopped());  // run() would not have returned: the callback has not
+
+  asio::post(io, [&] { std::exchange(parked, nullptr)(); });
+  for (int i = 0; i < 100 && !callback_returned; ++i) io.run_for(50ms);
+  CHECK(callback_returned);
+  // Once the connection is gone, the server holds no work: run() returns.
+  for (int i = 0; i < 100 && !io.stopped(); ++i) io.run_for(50ms);
+  CHECK(io.stopped());
 }
 
 TEST_CASE("close_clients closes each connection after flushing what was written", "[server]") {

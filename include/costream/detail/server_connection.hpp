@@ -32,10 +32,13 @@ class server_connection {
 
   /// `executor`: the connection's; kept only when it is not the server's
   /// (a strand per connection), so that an idle connection's record stays
-  /// small in the common case.
-  server_connection(std::shared_ptr<Owner> owner, const net::any_io_executor& executor)
+  /// small in the common case. `work`: the executor's outstanding work,
+  /// shared by the server's open connections.
+  server_connection(std::shared_ptr<Owner> owner, const net::any_io_executor& executor,
+                    std::shared_ptr<const net::any_io_executor> work)
       : owner_(std::move(owner)),
-        own_executor_(executor == owner_->executor() ? nullptr : std::make_unique<net::any_io_executor>(executor)) {}
+        own_executor_(executor == owner_->executor() ? nullptr : std::make_unique<net::any_io_executor>(executor)),
+        work_(std::move(work)) {}
   server_connection(const server_connection&) = delete;
   server_connection& operator=(const server_connection&) = delete;
   ~server_connection() { owner_->connection_gone(); }
@@ -83,6 +86,7 @@ class server_connection {
 
   std::shared_ptr<Owner> owner_;
   std::unique_ptr<net::any_io_executor> own_executor_;  // null: the server's executor
+  std::shared_ptr<const net::any_io_executor> work_;   // released after connection_gone()
   std::weak_ptr<protocol_type> protocol_;  // set by attach()
   net::cancellation_signal upgrade_signal_;
   bool upgrading_ = true;  // until attach(): close and abort cancel the upgrade

@@ -8,6 +8,7 @@
 #include <costream/connection.hpp>
 #include <costream/detail/accept_pause.hpp>
 #include <costream/detail/event.hpp>
+#include <costream/detail/lean_spawn.hpp>
 #include <costream/detail/listener.hpp>
 #include <costream/detail/server_connection.hpp>
 #include <costream/server_options.hpp>
@@ -233,6 +234,8 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     // The callback's own coroutine is spawned, not one that awaits it: a
     // frame less per connection. Calling it runs none of its body (a
     // coroutine starts suspended, and a plain function is wrapped in one).
+    // lean_spawn keeps no work guard of its own: the connection's record
+    // holds the work shared by all (work_).
     net::awaitable<void> client;
     try {
       client = callback_(reader_type(protocol), writer_type(protocol));
@@ -240,8 +243,7 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
       report(std::current_exception());
       return;
     }
-    net::co_spawn(protocol->get_executor(), std::move(client),
-                   client_done{std::move(connection)});
+    lean_spawn(protocol->get_executor(), std::move(client), client_done{std::move(connection)});
   }
 
   // Completion of an upgrade: start the callback, or report why it failed
@@ -272,7 +274,12 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
     if (connections_.size() > 2 * open_.load() + 16)
       std::erase_if(connections_, [](const std::weak_ptr<connection_type>& w) { return w.expired(); });
     ++open_;
-    auto connection = std::make_shared<connection_type>(this->shared_from_this(), executor);
+    std::shared_ptr<const net::any_io_executor> work = work_.lock();
+    if (!work) {
+      work = std::make_shared<const net::any_io_executor>(net::prefer(executor_, net::execution::outstanding_work.tracked));
+      work_ = work;
+    }
+    auto connection = std::make_shared<connection_type>(this->shared_from_this(), executor, std::move(work));
     connections_.push_back(connection);
     return connection;
   }
@@ -314,6 +321,11 @@ class server_state : public std::enable_shared_from_this<server_state<Protocol, 
   std::atomic<bool> serving_{false};
   bool closed_ = false;
   std::atomic<std::size_t> open_{0};  // connections not yet gone (see server_connection)
+  // The executor's work, shared by the open connections (each record holds
+  // it): their client callbacks run without a work guard each (lean_spawn),
+  // and an io_context must not run out of work while one waits on something
+  // that holds none. The last record to go, on any thread, releases it.
+  std::weak_ptr<const net::any_io_executor> work_;
   std::vector<std::weak_ptr<connection_type>> connections_;
   server_error_handler error_handler_;
   std::function<void()> close_action_;
