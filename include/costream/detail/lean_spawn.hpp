@@ -20,10 +20,8 @@ namespace costream::detail {
 // work guard: the caller keeps the executor's work while such coroutines
 // run (a server does while it has connections).
 
-using entry_point = net::awaitable<net::detail::awaitable_thread_entry_point, net::any_io_executor>;
-
 template <class Done>
-entry_point lean_spawn_entry(net::awaitable<void> body, Done done) {
+thread_entry_point lean_spawn_entry(net::awaitable<void> body, Done done) {
   std::exception_ptr error;
   try {
     co_await std::move(body);

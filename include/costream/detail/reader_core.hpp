@@ -43,6 +43,14 @@ class reader_transport {
   ~reader_transport() = default;
 };
 
+/// What a read keeps in its frame for its waits (see
+/// reader_core::wait_for_data): the outcome of the last wait and, from the
+/// first wait on, ownership of the connection.
+struct wait_state {
+  error_code ec;
+  std::shared_ptr<void> keep;
+};
+
 /// The reader's state, shared by the reader handles and (for a connected
 /// reader) owned by the protocol. Touched only from the connection's executor.
 ///
@@ -147,44 +155,27 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
 
   /// `co_await wait_for_data(...)`: waits until the buffer, the end-of-stream
   /// flag or the exception may have changed, and leaves an error code in
-  /// `result` (a variable of the awaiting coroutine's frame): empty, or
-  /// errc::concurrent_read if another read already waits
-  /// (reported, never corrupting the buffer), operation_aborted if the
-  /// awaiting coroutine was cancelled: then the caller consumes nothing
-  /// (check after_wait too), and every byte that arrived stays buffered.
+  /// `state.ec` (in the awaiting coroutine's frame): empty, or
+  /// errc::concurrent_read if another read already waits (reported, never
+  /// corrupting the buffer), or operation_aborted if the awaiting coroutine
+  /// was cancelled, even when data came at the same moment (whoever
+  /// cancelled has given up on this read; see resume_handler). After an
+  /// error the caller consumes nothing, and every byte that arrived stays
+  /// buffered.
   ///
   /// A read holds only a pointer to this state while the buffer answers it
   /// (no reference count is touched per read); from its first wait on,
-  /// `keep` (in the read's frame) owns the connection, so the read can
-  /// finish even if every handle went away meanwhile.
-  static auto wait_for_data(reader_core* self, std::shared_ptr<void>& keep, error_code& result) {
+  /// `state.keep` owns the connection, so the read can finish even if every
+  /// handle went away meanwhile.
+  static auto wait_for_data(reader_core* self, wait_state& state) {
     // Awaited in Asio's frame-free form (see frame_free_wait.hpp): an idle
     // connection's read holds its own frame and nothing more.
-    return frame_free_wait{[self, &keep, &result](coroutine_frame* frame) { self->start_wait(frame, keep, result); }};
-  }
-
-  /// A wait's outcome as the read must see it: operation_aborted if the
-  /// coroutine was cancelled, even when data came at the same moment
-  /// (whoever cancelled has given up on this read). `state` is the waiting
-  /// coroutine's (co_await costream::net::this_coro::cancellation_state).
-  static error_code after_wait(error_code ec, const net::cancellation_state& state) noexcept {
-    if (!ec && cancelled(state)) return net::error::operation_aborted;
-    return ec;
+    return frame_free_wait{[self, &state](coroutine_frame* frame) { self->start_wait(frame, state); }};
   }
 
   /// Destroys a waiting read's suspended coroutine without resuming it:
   /// for a connection torn down with the io_context (see data_waiter).
   void drop_waiter() noexcept { waiter_.drop(); }
-
-  /// Whether a wait that completed without error must still report
-  /// operation_aborted: an operation that completed just as the coroutine was
-  /// cancelled reports success, but whoever cancelled has given up on this
-  /// read, so it must not consume anything now. The data stays for the next
-  /// read. `state` is the waiting coroutine's
-  /// (co_await costream::net::this_coro::cancellation_state).
-  static bool cancelled(const net::cancellation_state& state) noexcept {
-    return state.cancelled() != net::cancellation_type::none;
-  }
 
  private:
   std::shared_ptr<void> keep_alive() {
@@ -200,21 +191,21 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   }
 
   // Runs once the waiting coroutine has suspended (see wait_for_data).
-  void start_wait(coroutine_frame* frame, std::shared_ptr<void>& keep, error_code& result) {
+  void start_wait(coroutine_frame* frame, wait_state& state) {
     if (waiting()) {
-      result = errc::concurrent_read;
+      state.ec = errc::concurrent_read;
       return;  // the coroutine keeps its thread: it resumes at once
     }
     coroutine_thread* thread = frame->detach_thread();
-    if (cancelled(thread->get_cancellation_state())) {
+    if (thread->get_cancellation_state().cancelled() != net::cancellation_type::none) {
       // Cancelled before it waits: no cancellation will come to end the
       // wait (Asio's own operations refuse to start then).
       frame->attach_thread(thread);
-      result = net::error::operation_aborted;
+      state.ec = net::error::operation_aborted;
       return;
     }
-    if (!keep) keep = keep_alive();
-    if (transport_ == nullptr) return start_fed_wait(resume_handler(thread, &result));
+    if (!state.keep) state.keep = keep_alive();
+    if (transport_ == nullptr) return start_fed_wait(resume_handler(thread, &state.ec));
     // The coroutine is suspended, so no view of the buffer is in use: an
     // empty buffer gives its storage back while the connection waits.
     if (buffer_.empty() && !buffer_.pinned()) buffer_.release();
@@ -224,7 +215,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
       reading_paused_ = false;
       transport_->resume_reading();
     }
-    waiter_.start(resume_handler(thread, &result));
+    waiter_.start(resume_handler(thread, &state.ec));
   }
 
   // The wait of a reader fed by hand: until feed_data, feed_eof or

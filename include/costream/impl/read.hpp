@@ -8,7 +8,6 @@
 #include <costream/detail/reader_core.hpp>
 #include <costream/impl/try_read.hpp>
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,15 +22,13 @@ inline net::awaitable<std::string> read_some_op(reader_core* core, std::size_t n
   }
   read_status status;
   std::string data;
-  std::shared_ptr<void> keep;  // owns the state from the first wait on
   for (;;) {
     if (const std::optional<std::string_view> bytes = try_read_some(*core, n)) {
       data.assign(*bytes);
       break;
     }
     if (take_stored_exception(*core, status) || core->eof()) break;
-    co_await reader_core::wait_for_data(core, keep, status.ec);
-    status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
+    co_await reader_core::wait_for_data(core, status);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));
@@ -42,7 +39,6 @@ inline net::awaitable<std::string> read_some_op(reader_core* core, std::size_t n
 inline net::awaitable<std::string> read_all_op(reader_core* core, read_report report) {
   read_status status;
   std::string data;
-  std::shared_ptr<void> keep;
   for (;;) {
     if (core->eof()) {
       byte_buffer& buffer = core->buffer();
@@ -51,8 +47,7 @@ inline net::awaitable<std::string> read_all_op(reader_core* core, read_report re
       break;
     }
     if (take_stored_exception(*core, status)) break;
-    co_await reader_core::wait_for_data(core, keep, status.ec);
-    status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
+    co_await reader_core::wait_for_data(core, status);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));

@@ -8,7 +8,6 @@
 #include <costream/detail/reader_core.hpp>
 #include <costream/impl/try_read.hpp>
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,7 +22,6 @@ inline net::awaitable<std::string> readexactly_op(reader_core* core, std::size_t
   }
   read_status status;
   std::string data;
-  std::shared_ptr<void> keep;  // owns the state from the first wait on
   for (;;) {
     if (const std::optional<std::string_view> bytes = try_readexactly(*core, n)) {
       data.assign(*bytes);
@@ -36,11 +34,11 @@ inline net::awaitable<std::string> readexactly_op(reader_core* core, std::size_t
       data.assign(buffer.view());
       core->clear_buffer();
       status.ec = errc::incomplete_read;
-      status.expected = n;
+      status.count = n;
+      status.has_expected = true;
       break;
     }
-    co_await reader_core::wait_for_data(core, keep, status.ec);
-    status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
+    co_await reader_core::wait_for_data(core, status);
     if (status.ec) break;
   }
   co_return finish_read(*core, report, status, std::move(data));

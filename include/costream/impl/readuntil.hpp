@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -34,11 +33,13 @@ struct scan_position {
 // hold the start of one.
 //
 // Returns false when the read must wait for data. Otherwise the read is
-// over: `line` holds the line (separator included) and status no error; or
-// status says limit_overrun (data stays), incomplete_read (`line` holds the
-// whole buffer, taken out) or the stored exception (data stays).
+// over, and take_scanned takes its data before anything else runs: status
+// says no error (a line of status.count bytes, separator included, is
+// buffered), limit_overrun (data stays), incomplete_read (the data is the
+// whole buffer) or the stored exception (data stays). The data is taken
+// apart from the scan so that no string lives in a waiting read's frame.
 inline bool readuntil_scan(reader_core& core, const separator_set& separators, scan_position& position,
-                           read_status& status, std::string& line) {
+                           read_status& status) {
   if (!separators.valid()) {
     status.ec = errc::empty_separator;
     return true;
@@ -55,11 +56,10 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
     if (match.found()) {
       if (match.start > limit) {
         status.ec = errc::limit_overrun;
-        status.consumed = match.start;
+        status.count = match.start;
         return true;
       }
-      line.assign(bytes.data(), match.end);
-      core.consume(match.end);
+      status.count = match.end;
       return true;
     }
     const std::size_t max_size = separators.max_size();
@@ -69,19 +69,31 @@ inline bool readuntil_scan(reader_core& core, const separator_set& separators, s
   // nothing new arrived: the read's fast path may have done the search).
   if (offset > limit) {
     status.ec = errc::limit_overrun;
-    status.consumed = offset;
+    status.count = offset;
     return true;
   }
   // A complete separator that arrived together with end of stream was found
   // above: the buffer is searched before the end is looked at.
   if (take_stored_exception(core, status)) return true;
   if (core.eof()) {
-    line.assign(bytes);
-    core.clear_buffer();
     status.ec = errc::incomplete_read;
     return true;
   }
   return false;
+}
+
+// The data of a scan that ended the read (see readuntil_scan), taken out of
+// the buffer: the line, or at end of stream everything buffered.
+inline std::string take_scanned(reader_core& core, read_status& status) {
+  if (!status.ec) {
+    std::string line(take_view(core, status.count));
+    status.count = 0;
+    return line;
+  }
+  if (status.ec != errc::incomplete_read || status.stored) return {};
+  std::string rest(core.buffer().view());
+  core.clear_buffer();
+  return rest;
 }
 
 inline net::awaitable<std::string> readuntil_op(reader_core* core, separator_set separators,
@@ -107,14 +119,11 @@ inline net::awaitable<std::string> readuntil_op(reader_core* core, separator_set
     }
   }
   read_status status;
-  std::string data;
-  std::shared_ptr<void> keep;  // owns the state from the first wait on
-  while (!readuntil_scan(*core, separators, position, status, data)) {
-    co_await reader_core::wait_for_data(core, keep, status.ec);
-    status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
+  while (!readuntil_scan(*core, separators, position, status)) {
+    co_await reader_core::wait_for_data(core, status);
     if (status.ec) break;
   }
-  co_return finish_read(*core, report, status, std::move(data));
+  co_return finish_read(*core, report, status, take_scanned(*core, status));
 }
 
 // Drops the rest of an over-long line, through its newline, as it arrives.
@@ -122,7 +131,6 @@ inline net::awaitable<std::string> readuntil_op(reader_core* core, separator_set
 // instead drops only what was buffered when the limit was hit, so the rest
 // of the line would come back as the next "line".
 inline net::awaitable<void> discard_line(reader_core* core, read_status& status) {
-  std::shared_ptr<void> keep;
   for (;;) {
     byte_buffer& buffer = core->buffer();
     const void* newline = buffer.empty() ? nullptr : std::memchr(buffer.data(), '\n', buffer.size());
@@ -142,13 +150,21 @@ inline net::awaitable<void> discard_line(reader_core* core, read_status& status)
     core->clear_buffer();
     if (take_stored_exception(*core, status)) co_return;
     if (core->eof()) break;
-    co_await reader_core::wait_for_data(core, keep, status.ec);
-    status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
+    co_await reader_core::wait_for_data(core, status);
     if (status.ec) co_return;  // still discarding: the next readline goes on with it
   }
   core->discarding_line = false;
   status.ec = errc::line_too_long;
-  status.consumed = core->discarded;
+  status.count = core->discarded;
+}
+
+// readline's line, or at end of stream its partial line (see readuntil_scan).
+// A plain function: a string local to readline's coroutine would be in the
+// frame of every waiting read.
+inline std::string take_line(reader_core& core, read_status& status, const read_report& report) {
+  std::string line = take_scanned(core, status);
+  status.clear_error();
+  return finish_read(core, report, status, std::move(line));
 }
 
 // readline in full: whatever the buffer holds when it is awaited, waiting
@@ -156,21 +172,20 @@ inline net::awaitable<void> discard_line(reader_core* core, read_status& status)
 // so it carries nothing of the common case (readline_buffered). `position`:
 // how far the buffer was already searched for a newline (see scan_position).
 inline net::awaitable<std::string> readline_waiting(reader_core* core, read_report report, scan_position position) {
-  std::string line;
   static const separator_set newline{std::string("\n")};
   read_status status;
-  std::shared_ptr<void> keep;  // owns the state from the first wait on
   if (!core->discarding_line) {
-    while (!readuntil_scan(*core, newline, position, status, line)) {
-      co_await reader_core::wait_for_data(core, keep, status.ec);
-      status.ec = reader_core::after_wait(status.ec, co_await net::this_coro::cancellation_state);
+    while (!readuntil_scan(*core, newline, position, status)) {
+      co_await reader_core::wait_for_data(core, status);
       if (status.ec) break;
     }
     // A stored exception is raised as it is, whatever its code: a stored
     // incomplete_read_error is not this reader's end of stream.
-    if (!status.stored && status.ec == errc::incomplete_read) {
-      status = {};  // at end of stream readline returns the partial line
-    } else if (!status.stored && status.ec == errc::limit_overrun) {
+    if (!status.ec || (!status.stored && status.ec == errc::incomplete_read)) {
+      // The line, or at end of stream the partial line.
+      co_return take_line(*core, status, report);
+    }
+    if (!status.stored && status.ec == errc::limit_overrun) {
       const byte_buffer& buffer = core->buffer();
       const bool line_end_buffered = std::memchr(buffer.data(), '\n', buffer.size()) != nullptr;
       if (!line_end_buffered && take_stored_exception(*core, status)) {
@@ -180,17 +195,17 @@ inline net::awaitable<std::string> readline_waiting(reader_core* core, read_repo
       } else if (!line_end_buffered && core->waiting()) {
         // Dropping the line would need to wait while another read waits:
         // report the misuse without touching the buffer.
-        status = {};
+        status.clear_error();
         status.ec = errc::concurrent_read;
       } else {
-        status = {};
+        status.clear_error();
         core->discarding_line = true;
         core->discarded = 0;
       }
     }
   }
   if (core->discarding_line) co_await discard_line(core, status);
-  co_return finish_read(*core, report, status, std::move(line));
+  co_return finish_read(*core, report, status, {});
 }
 
 // readline's common case: a whole line of `size` bytes was buffered when the
