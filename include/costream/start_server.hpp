@@ -125,7 +125,10 @@ struct listen_adopted {
 /// reader and writer copies are gone, the connection is closed (flushing
 /// what was written). (A function that is not a coroutine but returns one
 /// is called on the server's strand as the connection is accepted; an
-/// exception it throws then is reported like one from the coroutine.)
+/// exception it throws then is reported like one from the coroutine.) As
+/// with co_spawn, the io_context does not run out of work while a callback
+/// has not returned: the server keeps its executor's work while any of its
+/// connections is open.
 ///
 /// host "" listens on every interface, IPv4 and IPv6 (where the machine has
 /// it); a name is resolved and every address is bound. Port 0 picks a free
