@@ -121,6 +121,7 @@ class basic_stream_writer {
   /// Safe; the buffered bytes are still sent.
   [[nodiscard]] net::awaitable<void> drain() {
     // The common case, nothing to wait for, costs one coroutine frame.
+    if (!protocol_->drain_needed()) co_return;
     error_code ec = protocol_->drain_error();
     if (!ec && protocol_->is_writing_paused()) ec = co_await protocol_type::drain(protocol_.shared());
     if (ec) throw_error(*protocol_, ec);
@@ -132,6 +133,8 @@ class basic_stream_writer {
   /// @return an awaitable that completes once writing may go on, or with
   /// `ec` set.
   [[nodiscard]] net::awaitable<void> drain(error_code& ec) {
+    ec.clear();
+    if (!protocol_->drain_needed()) co_return;
     ec = protocol_->drain_error();
     if (!ec && protocol_->is_writing_paused()) ec = co_await protocol_type::drain(protocol_.shared());
   }

@@ -18,7 +18,7 @@ inline net::awaitable<std::string> read_some_op(reader_core* core, std::size_t n
   if (const std::optional<std::string_view> bytes = try_read_some(*core, n)) {
     // The common case, answered from the buffer without the loop below.
     if (report.ec != nullptr) report.ec->clear();
-    co_return std::string(*bytes);
+    co_return *bytes;  // the string is made in the awaitable's result (see take_view)
   }
   read_status status;
   std::string data;

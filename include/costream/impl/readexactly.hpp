@@ -18,7 +18,7 @@ inline net::awaitable<std::string> readexactly_op(reader_core* core, std::size_t
   if (const std::optional<std::string_view> bytes = try_readexactly(*core, n)) {
     // The common case, answered from the buffer without the loop below.
     if (report.ec != nullptr) report.ec->clear();
-    co_return std::string(*bytes);
+    co_return *bytes;  // the string is made in the awaitable's result (see take_view)
   }
   read_status status;
   std::string data;

@@ -105,11 +105,9 @@ inline net::awaitable<std::string> readuntil_op(reader_core* core, separator_set
     byte_buffer& buffer = core->buffer();
     const separator_match match = separators.find(buffer.view(), 0);
     if (match.found() && match.start <= core->limit()) {
-      std::string data(buffer.data(), match.end);
-      core->consume(match.end);
       if (report.ec != nullptr) report.ec->clear();
       if (report.consumed != nullptr) *report.consumed = 0;
-      co_return data;
+      co_return take_view(*core, match.end);  // made into the result (see take_view)
     }
     if (!match.found()) {
       // The loop goes on from where this search stopped (see readuntil_scan).
@@ -219,7 +217,7 @@ inline net::awaitable<std::string> readline_buffered(reader_core* core, read_rep
                                                      std::size_t consumed) {
   if (core->buffer().consumed_total() == consumed) {
     if (report.ec != nullptr) report.ec->clear();
-    co_return std::string(take_view(*core, size));
+    co_return take_view(*core, size);  // made into the result (see take_view)
   }
   co_return co_await readline_waiting(core, report, scan_position{});
 }

@@ -17,7 +17,10 @@ namespace costream::detail {
 // Consumes the first n buffered bytes and returns them as a view. consume()
 // only moves indexes: the bytes stay where they are until the buffer is next
 // filled, compacted or released, which only a read, a feed or the transport
-// (while the reading coroutine is suspended) does.
+// (while the reading coroutine is suspended) does. So a read's coroutine
+// may `co_return` the view: Asio's promise makes its std::string result
+// from it in place, a move and a temporary string less than returning a
+// std::string (the result is constructed from whatever co_return gives).
 inline std::string_view take_view(reader_core& core, std::size_t n) noexcept {
   const std::string_view bytes(core.buffer().data(), n);
   core.consume(n);
