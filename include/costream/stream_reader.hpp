@@ -96,7 +96,7 @@ class basic_stream_reader {
   /// not counted (see limit()).
   /// @throws std::invalid_argument if limit is 0.
   explicit basic_stream_reader(const executor_type& executor, std::size_t limit = COSTREAM_DEFAULT_LIMIT)
-      : core_(std::make_shared<detail::reader_core>(executor, limit)) {}
+      : core_(detail::reader_core::make_fed(executor, limit)) {}
 
   /// The reader of a connection.
   ///

@@ -57,23 +57,25 @@ struct wait_state {
 /// Flow control is asyncio's: the transport stops reading once more than
 /// 2 x limit bytes are buffered (pause_reading) and reads again when a read
 /// has to wait or the reads have brought the buffer down to the limit.
-class reader_core : public std::enable_shared_from_this<reader_core> {
+class reader_core {
  public:
   /// A connected reader's state: attach() names its transport, which also
   /// gives the executor (the connection holds one copy of it, the stream's).
   explicit reader_core(std::size_t limit) : limit_(limit) {
     if (limit == 0) throw std::invalid_argument("costream: the limit must be greater than zero");
   }
-  /// The state of a reader fed by hand on `executor`.
-  reader_core(const net::any_io_executor& executor, std::size_t limit) : reader_core(limit) {
-    event_ = std::make_unique<event>(executor);
+  /// The state of a reader fed by hand on `executor`, owned by its handles.
+  static std::shared_ptr<reader_core> make_fed(const net::any_io_executor& executor, std::size_t limit) {
+    auto core = std::make_shared<reader_core>(limit);
+    core->fed_ = std::make_unique<fed_state>(executor, core);
+    return core;
   }
 
   reader_core(const reader_core&) = delete;
   reader_core& operator=(const reader_core&) = delete;
 
   net::any_io_executor executor() const noexcept {
-    return transport_ != nullptr ? transport_->executor() : event_->executor();
+    return transport_ != nullptr ? transport_->executor() : fed_->wake.executor();
   }
   std::size_t limit() const noexcept { return limit_; }
   byte_buffer& buffer() noexcept { return buffer_; }
@@ -148,11 +150,6 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
     set_exception(std::make_exception_ptr(system_error(ec)));
   }
 
-  /// readline's memory of an over-long line it has not finished discarding
-  /// (see readline): set while the rest of that line must still be dropped.
-  bool discarding_line = false;
-  std::size_t discarded = 0;
-
   /// `co_await wait_for_data(...)`: waits until the buffer, the end-of-stream
   /// flag or the exception may have changed, and leaves an error code in
   /// `state.ec` (in the awaiting coroutine's frame): empty, or
@@ -180,7 +177,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
  private:
   std::shared_ptr<void> keep_alive() {
     if (transport_ != nullptr) return transport_->keep_alive();
-    return shared_from_this();  // a reader fed by hand owns its state
+    return fed_->self.lock();  // a reader fed by hand owns its state
   }
 
   void maybe_resume() {
@@ -223,7 +220,7 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   // io_context's work and is destroyed with it.
   void start_fed_wait(resume_handler handler) {
     waiting_ = true;
-    event_->async_wait(fed_wait_done{std::move(handler), this});
+    fed_->wake.async_wait(fed_wait_done{std::move(handler), this});
   }
 
   struct fed_wait_done {
@@ -244,20 +241,39 @@ class reader_core : public std::enable_shared_from_this<reader_core> {
   // Wakes for feed_data, feed_eof and set_exception (from the transport or
   // from user code): the waiting read resumes later, not inside the call.
   void wake_waiter() {
-    if (waiting_ && event_) event_->notify_all();
+    if (waiting_ && fed_) fed_->wake.notify_all();
     waiter_.notify_later();
   }
 
+  // What only a reader fed by hand has: its wait (and executor), and a weak
+  // reference to itself for its waiting reads to own it by (keep_alive). A
+  // connected reader's state is part of its connection, which has neither.
+  struct fed_state {
+    fed_state(const net::any_io_executor& executor, const std::shared_ptr<reader_core>& core)
+        : wake(executor), self(core) {}
+    event wake;
+    std::weak_ptr<reader_core> self;
+  };
+
+  // The flags sit together after the words (and discarding_line with them):
+  // every connection has one of these.
   std::size_t limit_;
   byte_buffer buffer_;
-  bool eof_ = false;
-  bool waiting_ = false;  // a read waits (a wait_scope is alive)
   std::exception_ptr exception_;
   error_code exception_code_;
-  bool reading_paused_ = false;  // the transport stopped reading (over 2 x limit buffered)
   reader_transport* transport_ = nullptr;
-  data_waiter waiter_;            // the waiting read of a connected reader
-  std::unique_ptr<event> event_;  // only for readers fed by hand: their wait, and their executor
+  data_waiter waiter_;                // the waiting read of a connected reader
+  std::unique_ptr<fed_state> fed_;  // only for readers fed by hand
+  bool eof_ = false;
+  bool waiting_ = false;         // a read waits (a wait_scope is alive)
+  bool reading_paused_ = false;  // the transport stopped reading (over 2 x limit buffered)
+
+ public:
+  /// readline's memory of an over-long line it has not finished discarding
+  /// (see readline): set while the rest of that line must still be dropped,
+  /// `discarded` bytes of it so far. (Declared last, beside the flags above.)
+  bool discarding_line = false;
+  std::size_t discarded = 0;
 };
 
 }  // namespace costream::detail
