@@ -14,6 +14,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 // Never write co_await inside a Catch assertion (CHECK(co_await r.readline()
 // == ...)): Catch wraps the expression in __builtin_constant_p, and g++ 12's
@@ -22,13 +23,12 @@
 
 namespace costream::test {
 
-/// Runs `make()`'s coroutine to completion on a new io_context and rethrows
+/// Runs `make()`'s coroutine to completion on `io` and rethrows
 /// what it threw. A test that is still running after `deadline` fails
 /// (throws std::runtime_error) instead of hanging CI: the io_context is
 /// stopped and the pending coroutines are destroyed.
 template <class MakeCoroutine>
-void run(MakeCoroutine make, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
-  asio::io_context io;
+void run_on(asio::io_context& io, MakeCoroutine make, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
   std::exception_ptr failure;
   bool done = false;
   asio::co_spawn(io, make(), [&](std::exception_ptr e) {
@@ -45,6 +45,13 @@ void run(MakeCoroutine make, std::chrono::milliseconds deadline = std::chrono::s
   }
   if (!done) throw std::runtime_error("test coroutine did not finish within the deadline");
   if (failure) std::rethrow_exception(failure);
+}
+
+/// run_on a new, default io_context.
+template <class MakeCoroutine>
+void run(MakeCoroutine make, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+  asio::io_context io;
+  run_on(io, std::move(make), deadline);
 }
 
 /// Exit code CTest reads as "skipped" (SKIP_RETURN_CODE): a test that cannot
