@@ -428,11 +428,35 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   void schedule_flush() {
     if (flush_posted_ || transport_.flushing()) return;
     flush_posted_ = true;
-    net::post(get_executor(), [self = this->shared_from_this()] {
-      self->flush_posted_ = false;
-      self->transport_.flush(self);
-    });
+    net::post(get_executor(), flush_step{this->shared_from_this()});
   }
+
+  // For the transport: a flush is posted, and will queue the read the
+  // transport left to it (socket_transport::rearm).
+  bool flush_posted() const noexcept { return flush_posted_; }
+
+  // The posted flush: sends what the coroutines wrote, then lets the
+  // transport queue its read (see socket_transport::deliver). Destroyed
+  // without having run (the io_context destroyed first), it drops the
+  // waiting read, as an unrun read completion does: the read it was to
+  // queue may be the one thing that would have.
+  struct flush_step {
+    std::shared_ptr<basic_stream_protocol> self;
+
+    explicit flush_step(std::shared_ptr<basic_stream_protocol> p) noexcept : self(std::move(p)) {}
+    flush_step(flush_step&&) noexcept = default;
+    flush_step& operator=(flush_step&&) = delete;
+    ~flush_step() {
+      if (self) self->reader_.drop_waiter();
+    }
+
+    void operator()() {
+      std::shared_ptr<basic_stream_protocol> p = std::move(self);
+      p->flush_posted_ = false;
+      p->transport_.flush(p);
+      p->transport_.rearm(p);
+    }
+  };
 
   // No flush pending, waiting or in flight: the buffer is empty and stays so.
   bool flush_idle() const noexcept { return queue_.empty() && !transport_.flushing(); }

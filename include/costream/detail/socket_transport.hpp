@@ -62,9 +62,20 @@ class socket_transport {
   /// Starts reading a new connection: the read into the room is queued.
   template <class Owner>
   void begin_reading(const std::shared_ptr<Owner>& owner) {
+    rearm_pending_ = false;
     if (armed_ || end_ || stopping_) return;
     armed_ = true;
     socket_.async_read_some(net::buffer(room_, wait_read_size), queued_read_completion<Owner>(owner));
+  }
+
+  /// Queues the read that delivery left to the owner's flush (see deliver):
+  /// called by the flush step, after the replies have been handed to the
+  /// kernel. Nothing happens if reading went on meanwhile or was stopped.
+  template <class Owner>
+  void rearm(const std::shared_ptr<Owner>& owner) {
+    if (!rearm_pending_) return;
+    rearm_pending_ = false;
+    if (!owner->is_lost()) begin_reading(owner);
   }
 
   /// Reads again after a pause, later (never inside this call): the socket
@@ -76,14 +87,15 @@ class socket_transport {
     net::post(owner->get_executor(), read_completion<Owner>(owner));
   }
 
-  /// A read or a posted continuation is pending.
-  bool reading() const noexcept { return armed_; }
+  /// A read or a posted continuation is pending, or the flush will queue one.
+  bool reading() const noexcept { return armed_ || rearm_pending_; }
 
   /// Stops reading (start_tls): the pending read is cancelled; what it read
   /// before still reaches the reader, then the owner's reading_stopped().
   /// A writability wait cancelled with it is restarted (see flush).
   void stop_reading() {
     stopping_ = true;
+    rearm_pending_ = false;  // nothing is queued: reading has stopped already
     if (!armed_) return;
     error_code ignored;
     socket_.cancel(ignored);
@@ -229,6 +241,15 @@ class socket_transport {
 
   // After bytes arrived: decide how reading goes on, then tell the reader
   // (last: its waiting read may run inside data_received()).
+  //
+  // Drained, the socket holds nothing now, and a read queued at once would
+  // be tried at once (Asio reads speculatively while the socket's readiness
+  // edge is unspent, and on Asio 1.22 only a read of 0 bytes spends it): a
+  // system call that finds nothing, on every request of a request/reply
+  // protocol. So the queueing waits for the reader: if the reply the woken
+  // handler writes posts a flush, the flush step queues the read after the
+  // reply has gone out (rearm), when the peer may already have answered;
+  // otherwise it is queued when data_received() returns, as before.
   template <class Owner>
   void deliver(std::shared_ptr<Owner>& owner, outcome result) {
     reader_core& reader = owner->reader();
@@ -250,16 +271,18 @@ class socket_transport {
         }
         break;
       case outcome::drained:
-        begin_reading(owner);
+        if (!stopping_) rearm_pending_ = true;
         break;
     }
     if (stopping_) owner->reading_stopped();
     reader.data_received();
+    if (rearm_pending_ && !owner->flush_posted()) rearm(owner);
   }
 
   Socket socket_;
   error_code end_;        // why reading ended: set once end of stream or an error was read
   bool armed_ = false;          // a read into room_ or a continuation is pending
+  bool rearm_pending_ = false;  // the owner's posted flush queues the read (see deliver)
   bool stopping_ = false;       // stop_reading was called
   bool write_waiting_ = false;  // a flush waits for writability
   char room_[wait_read_size];

@@ -63,6 +63,11 @@ class stream_transport {
 
   bool reading() const noexcept { return armed_; }
 
+  /// Called by the owner's flush step; this transport queues its reads at
+  /// once and leaves nothing to the flush (socket_transport does).
+  template <class Owner>
+  void rearm(const std::shared_ptr<Owner>&) noexcept {}
+
   /// Stops reading (before a closing handshake, which reads the stream
   /// itself): the pending read is cancelled through the socket under the
   /// stream; then the owner's reading_stopped(). Only for streams with a
