@@ -349,6 +349,8 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
   friend class detail::closing_handshake;
   friend transport_type;
   template <class>
+  friend class detail::connection_handler;
+  template <class>
   friend class detail::read_completion;
 
   // From this size on, a write() finding nothing queued is sent at once
@@ -437,21 +439,14 @@ class basic_stream_protocol final : public std::enable_shared_from_this<basic_st
 
   // The posted flush: sends what the coroutines wrote, then lets the
   // transport queue its read (see socket_transport::deliver). Destroyed
-  // without having run (the io_context destroyed first), it drops the
-  // waiting read, as an unrun read completion does: the read it was to
-  // queue may be the one thing that would have.
-  struct flush_step {
-    std::shared_ptr<basic_stream_protocol> self;
-
-    explicit flush_step(std::shared_ptr<basic_stream_protocol> p) noexcept : self(std::move(p)) {}
-    flush_step(flush_step&&) noexcept = default;
-    flush_step& operator=(flush_step&&) = delete;
-    ~flush_step() {
-      if (self) self->reader_.drop_waiter();
-    }
+  // unrun, it drops the waiting read as an unrun read completion does
+  // (connection_handler): the read it was to queue may be the one thing
+  // that would have.
+  struct flush_step : detail::connection_handler<basic_stream_protocol> {
+    using detail::connection_handler<basic_stream_protocol>::connection_handler;
 
     void operator()() {
-      std::shared_ptr<basic_stream_protocol> p = std::move(self);
+      std::shared_ptr<basic_stream_protocol> p = this->take_owner();
       p->flush_posted_ = false;
       p->transport_.flush(p);
       p->transport_.rearm(p);

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,6 +55,21 @@ asio::awaitable<void> answer_lines(std::shared_ptr<endings> seen, costream::stre
 std::function<asio::awaitable<void>(costream::stream_reader, costream::stream_writer)> answerer(
     std::shared_ptr<endings> seen) {
   return [seen](costream::stream_reader r, costream::stream_writer w) { return answer_lines(seen, r, w); };
+}
+
+// Answers one line, counts the answer, then waits for the next line: a
+// request/reply server between a reply and its flush.
+asio::awaitable<void> reply_then_wait(std::shared_ptr<std::atomic<int>> replied, costream::stream_reader reader,
+                                      costream::stream_writer writer) {
+  std::string line = co_await reader.readline();
+  writer.write(line);
+  ++*replied;
+  line = co_await reader.readline();
+}
+
+std::function<asio::awaitable<void>(costream::stream_reader, costream::stream_writer)> replier(
+    std::shared_ptr<std::atomic<int>> replied) {
+  return [replied](costream::stream_reader r, costream::stream_writer w) { return reply_then_wait(replied, r, w); };
 }
 
 // Opens `count` clients that send one line, read the answer, then block in a
@@ -156,6 +172,40 @@ TEST_CASE("stopping and destroying an io_context with pending reads, drains and 
   }
   // Every frame that held the shared state is gone: nothing leaked a reference.
   CHECK(seen_alive.expired());
+}
+
+// After a request the socket's next read is left to the flush the reply
+// posts (socket_transport::rearm), so between the reply and that flush no
+// read is queued: the unrun flush is what must free the waiting read.
+TEST_CASE("destroying an io_context between a reply and its flush frees the connection", "[shutdown]") {
+  auto replied = std::make_shared<std::atomic<int>>(0);
+  std::weak_ptr<std::atomic<int>> replied_alive = replied;
+  {
+    auto io = std::make_unique<asio::io_context>();
+    std::uint16_t port = 0;
+    asio::co_spawn(*io, [&port, replied]() -> asio::awaitable<void> {
+      // The server object lives in this coroutine's frame, suspended until the context goes.
+      auto callback = replier(replied);
+      auto server = co_await costream::start_server(callback, "127.0.0.1", 0);
+      port = server.sockets()[0].port();
+      co_await costream::test::sleep_for(60s);
+    }, asio::detached);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (port == 0 && std::chrono::steady_clock::now() < deadline) io->run_one_for(10ms);
+    REQUIRE(port != 0);
+    auto client = std::make_unique<asio::ip::tcp::socket>(*io);
+    client->connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(*client, asio::buffer(std::string("request\n")));
+    // One handler at a time: the one that resumes the callback runs it
+    // through its reply into its next wait, and returns before the flush.
+    while (replied->load() == 0 && std::chrono::steady_clock::now() < deadline) io->run_one_for(10ms);
+    REQUIRE(replied->load() == 1);
+    client.reset();
+    io->stop();
+    replied.reset();
+    io.reset();  // destroys the unrun flush and every suspended frame
+  }
+  CHECK(replied_alive.expired());
 }
 
 TEST_CASE("a 4-thread io_context stopped under load joins and frees everything", "[shutdown][threads]") {
